@@ -1,0 +1,87 @@
+/* libnna — the per-workspace limiter.
+ *
+ * Rate limits belong to a workspace, not to a key, so every client of one workspace (even
+ * built from different keys) shares one nna_workspace: one cap on requests in flight, one
+ * fair queue, one pause when a 429 arrives, one adaptive send rate and one health gate.
+ * A client made without a workspace gets a private one.
+ *
+ * Ownership: reference-counted; nna_workspace_new() gives one reference, each client using
+ * it holds another. Threading: a workspace and all its clients live on one loop thread.
+ */
+#ifndef NNA_WORKSPACE_H
+#define NNA_WORKSPACE_H
+
+#include <stdint.h>
+#include "nna/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct nna_workspace nna_workspace;
+
+typedef struct nna_workspace_options {
+    unsigned max_inflight;     /* cap on requests in flight; default 64; the adaptive cap
+                                  never exceeds it and never drops below 1 */
+    double   rate_limit;       /* starting send rate (requests/s); 0 = unpaced until the
+                                  first 429 teaches a rate (default 0) */
+    int      adaptive;         /* 1 (default): cap and rate adapt to 429s */
+    double   retry_budget_ratio; /* retries ≤ this share of recent requests; default 0.1 */
+    double   retry_budget_floor; /* plus this many retries per second; default 1 */
+} nna_workspace_options;
+
+void nna_workspace_options_init(nna_workspace_options *o);
+
+/* Creates a workspace limiter; `o` may be NULL for defaults. Options are copied. */
+nna_status nna_workspace_new(const nna_workspace_options *o, nna_workspace **out);
+nna_workspace *nna_workspace_ref(nna_workspace *ws);
+void nna_workspace_unref(nna_workspace *ws);
+
+typedef struct nna_workspace_counters {
+    uint64_t sent;               /* requests handed to the network */
+    uint64_t succeeded;          /* 2xx responses */
+    uint64_t failed;             /* operations that ended in error */
+    uint64_t retried_rate;       /* retries after 429 */
+    uint64_t retried_server;     /* retries after 5xx */
+    uint64_t retried_network;    /* retries after transport failures */
+    uint64_t rate_limited;       /* 429 responses */
+    uint64_t reconciled;         /* runs adopted by reconciliation */
+    uint64_t gate_closures;      /* times the 429 gate or health gate closed */
+    double   paused_seconds;     /* total time the gate was closed */
+    unsigned inflight;           /* now */
+    unsigned cap;                /* current adaptive cap */
+    double   rate;               /* current paced rate (0 = unpaced) */
+    uint64_t queued;             /* operations waiting now */
+} nna_workspace_counters;
+
+void nna_workspace_counters_get(const nna_workspace *ws, nna_workspace_counters *out);
+
+/* Events reported to the hook (for logging, progress bars and tests). */
+typedef enum nna_ws_event_kind {
+    NNA_WS_ATTEMPT,          /* a request is sent: value = attempt number */
+    NNA_WS_RETRY_SCHEDULED,  /* value = delay in seconds; http_status = reason (0 = network) */
+    NNA_WS_GATE_CLOSED,      /* value = seconds until it reopens */
+    NNA_WS_GATE_OPENED,
+    NNA_WS_CAP_CHANGED,      /* value = new cap */
+    NNA_WS_RATE_CHANGED,     /* value = new rate */
+    NNA_WS_RECONCILED        /* a run whose outcome was in doubt was found and adopted */
+} nna_ws_event_kind;
+
+typedef struct nna_ws_event {
+    nna_ws_event_kind kind;
+    double value;
+    long   http_status;
+    const char *method;      /* for ATTEMPT / RETRY_SCHEDULED, else NULL */
+    const char *path;        /* path and query, without host; never contains the key */
+} nna_ws_event;
+
+typedef void (*nna_ws_event_cb)(nna_workspace *ws, const nna_ws_event *ev, void *user_data);
+
+/* Sets (or clears, with NULL) the event hook. It runs on the loop thread, synchronously,
+ * while the library is in the middle of its work: it must not call back into libnna. */
+void nna_workspace_set_hook(nna_workspace *ws, nna_ws_event_cb cb, void *user_data);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NNA_WORKSPACE_H */

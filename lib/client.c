@@ -1,0 +1,276 @@
+/* The client: options, lifetime, the deferred-callback queue and shutdown. */
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <math.h>
+#include "client_internal.h"
+#include "limiter.h"
+#include "op.h"
+#include "reconcile.h"
+
+void nna_client_options_init(nna_client_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->base_url = NNA_DEFAULT_BASE_URL;
+    o->user_agent = "libnna/" NNA_VERSION;
+    o->request_timeout = 30;
+    o->connect_timeout = 10;
+    o->deadline = 300;
+    o->max_attempts = 5;
+    o->max_rate_retries = 20;
+    o->max_retry_after = 60;
+    static const double sched[] = { 1, 2, 5, 10, 30 };
+    memcpy(o->backoff, sched, sizeof sched);
+    o->backoff_len = 5;
+    o->reconcile_runs = 1;
+    o->reconcile_skew = 120;
+    o->reconcile_settle = 0.5;
+    o->verify_tls = 1;
+    o->max_inflight = 64;
+}
+
+/* ---- deferred callbacks ----------------------------------------------------------- */
+
+static void run_deferred(nna_timer *t, void *arg)
+{
+    (void)t;
+    nna_client *c = arg;
+    /* Only what was queued before this turn runs now; callbacks queued by callbacks wait
+     * for the next turn, so a chain of callbacks cannot starve the loop. */
+    nna_future *batch = c->dq_head;
+    c->dq_head = c->dq_tail = NULL;
+    while (batch) nna_future_run_deferred(&batch);
+    nna_client_update_keepalive(c);
+    nna_client_maybe_finish(c);
+}
+
+/* The host loop must keep running while operations are pending or callbacks are due;
+ * idle connections alone must not keep it alive. */
+void nna_client_update_keepalive(nna_client *c)
+{
+    nna_loop_keepalive(&c->loop, c->nops > 0 || c->dq_head != NULL);
+}
+
+void nna_client_defer(nna_client *c, nna_future *f)
+{
+    f->queued = 1;
+    f->next_deferred = NULL;
+    if (c->dq_tail) c->dq_tail->next_deferred = f; else c->dq_head = f;
+    c->dq_tail = f;
+    if (!nna_timer_active(&c->dq_timer)) nna_timer_start(&c->loop, &c->dq_timer, 0);
+    nna_loop_keepalive(&c->loop, 1);
+}
+
+nna_future *nna_client_failed(nna_client *c, nna_status st, const char *error)
+{
+    nna_future *f = nna_future_new(c);
+    if (!f) return NULL;
+    nna_future_fail(f, st, error);
+    return f;
+}
+
+/* ---- creation --------------------------------------------------------------------- */
+
+static char *api_base(const char *base)
+{
+    size_t n = strlen(base);
+    while (n > 0 && base[n - 1] == '/') n--;
+    char *out = malloc(n + sizeof "/api/v1");
+    if (!out) return NULL;
+    memcpy(out, base, n);
+    memcpy(out + n, "/api/v1", sizeof "/api/v1");
+    return out;
+}
+
+static nna_status check_options(const nna_client_options *o)
+{
+    if (!o || !o->api_key || !o->api_key[0]) return NNA_EINVAL;
+    if (!o->base_url || (strncmp(o->base_url, "http://", 7) != 0 &&
+                         strncmp(o->base_url, "https://", 8) != 0)) return NNA_EINVAL;
+    if (strpbrk(o->api_key, "\r\n")) return NNA_EINVAL; /* would split the header */
+    if (o->backoff_len > 8 || o->max_attempts == 0) return NNA_EINVAL;
+    return NNA_OK;
+}
+
+static void copy_policy(nna_client *c, const nna_client_options *o)
+{
+    nna_retry_policy_init(&c->policy);
+    c->policy.max_attempts = o->max_attempts;
+    c->policy.max_rate_retries = o->max_rate_retries;
+    if (o->max_retry_after > 0) c->policy.max_retry_after = o->max_retry_after;
+    if (o->backoff_len > 0) {
+        memcpy(c->policy.schedule, o->backoff, o->backoff_len * sizeof(double));
+        c->policy.schedule_len = o->backoff_len;
+    }
+}
+
+static void release_backend_done(void *arg) { (void)arg; }
+
+nna_status nna_client_new_custom(const nna_loop_ops *ops, void *backend,
+                                 const nna_client_options *o, nna_client **out)
+{
+    if (!out || !ops) {
+        if (ops && backend) ops->close(backend, release_backend_done, NULL);
+        return NNA_EINVAL;
+    }
+    *out = NULL;
+    nna_status st = check_options(o);
+    nna_client *c = st == NNA_OK ? calloc(1, sizeof *c) : NULL;
+    if (!c) {
+        ops->close(backend, release_backend_done, NULL);
+        return st == NNA_OK ? NNA_ENOMEM : st;
+    }
+    nna_loop_init(&c->loop, ops, backend);
+    ops->attach(backend, &c->loop);
+    c->request_timeout = o->request_timeout;
+    c->deadline = o->deadline;
+    c->reconcile_runs = o->reconcile_runs;
+    c->reconcile_skew = o->reconcile_skew;
+    c->reconcile_settle = o->reconcile_settle;
+    c->trace = o->trace;
+    c->trace_ud = o->trace_user_data;
+    copy_policy(c, o);
+    nna_rng_seed(&c->rng, o->seed ? o->seed : nna_rng_os_seed());
+    nna_timer_init(&c->dq_timer, run_deferred, c);
+    c->api_base = api_base(o->base_url);
+    c->key = strdup(o->api_key);
+    c->claimed = nna_idset_new();
+    nna_transport_options to = {
+        .api_key = o->api_key,
+        .user_agent = o->user_agent ? o->user_agent : "libnna/" NNA_VERSION,
+        .connect_timeout = o->connect_timeout > 0 ? o->connect_timeout : 10,
+        .verify_tls = o->verify_tls,
+        .max_connections = (long)(o->max_inflight > 0 ? o->max_inflight : 64) + 16,
+    };
+    c->tp = c->api_base && c->key && c->claimed ? nna_transport_new(&c->loop, &to) : NULL;
+    if (o->workspace) {
+        c->ws = nna_workspace_ref(o->workspace);
+    } else {
+        nna_workspace_options wo;
+        nna_workspace_options_init(&wo);
+        if (o->max_inflight) wo.max_inflight = o->max_inflight;
+        if (nna_workspace_new(&wo, &c->ws) != NNA_OK) c->ws = NULL;
+    }
+    if (!c->tp || !c->ws || nna_ws_attach(c->ws, c) != 0) {
+        nna_client_shutdown(c, NNA_SHUTDOWN_CANCEL, NULL, NULL);
+        return NNA_ENOMEM;
+    }
+    *out = c;
+    return NNA_OK;
+}
+
+/* ---- shutdown --------------------------------------------------------------------- */
+
+static void after_close(void *arg)
+{
+    nna_client *c = arg;
+    nna_shutdown_cb cb = c->shutdown_cb;
+    void *ud = c->shutdown_ud;
+    free(c);
+    if (cb) cb(ud);
+}
+
+/* Everything is settled and every callback has run: release the library's resources. */
+static void teardown(void *arg)
+{
+    nna_client *c = arg;
+    nna_reconcile_free_all(c);
+    nna_future_orphans_release(&c->orphans);
+    if (c->ws) {
+        nna_ws_detach(c->ws, c);
+        nna_workspace_unref(c->ws);
+        c->ws = NULL;
+    }
+    nna_transport_free(c->tp);
+    c->tp = NULL;
+    nna_timer_stop(&c->loop, &c->dq_timer);
+    nna_loop_keepalive(&c->loop, 0);
+    nna_loop_fini(&c->loop);
+    c->loop.closing = 1;
+    nna_idset_free(c->claimed);
+    if (c->key) {
+        memset(c->key, 0, strlen(c->key));
+        free(c->key);
+    }
+    free(c->api_base);
+    c->loop.ops->close(c->loop.backend, after_close, c);
+}
+
+void nna_client_maybe_finish(nna_client *c)
+{
+    if (!c->shutting || c->aborting || c->nops > 0 || c->dq_head || c->teardown_ready) return;
+    c->teardown_ready = 1;
+    /* A private loop is destroyed by nna_client_free, outside the loop; never from a
+     * callback running inside it. */
+    if (c->private_loop) return;
+    nna_loop_release_when_idle(&c->loop, teardown, c);
+}
+
+void nna_client_shutdown(nna_client *c, nna_shutdown_mode mode, nna_shutdown_cb cb,
+                         void *user_data)
+{
+    if (!c || c->shutting) return;
+    c->shutting = 1;
+    c->shutdown_mode = mode;
+    c->shutdown_cb = cb;
+    c->shutdown_ud = user_data;
+    if (mode == NNA_SHUTDOWN_CANCEL) {
+        c->aborting = 1; /* the client must outlive the loop over its ops */
+        nna_ops_abort_all(c);
+        c->aborting = 0;
+    }
+    nna_client_maybe_finish(c);
+}
+
+int nna_client_run_once(nna_client *c)
+{
+    return c->loop.ops->run_once(c->loop.backend);
+}
+
+void nna_client_free(nna_client *c)
+{
+    if (!c) return;
+    if (!c->private_loop) {
+        nna_client_shutdown(c, NNA_SHUTDOWN_CANCEL, NULL, NULL);
+        return;
+    }
+    if (c->loop.depth > 0) { /* documented misuse: cannot destroy a loop that is running */
+        nna_client_shutdown(c, NNA_SHUTDOWN_CANCEL, NULL, NULL);
+        return;
+    }
+    /* Private loop: settle everything, run the remaining callbacks, then tear down here,
+     * outside the loop, and destroy it. */
+    c->shutting = 0; /* allow the call below even after an earlier nna_client_shutdown */
+    nna_client_shutdown(c, NNA_SHUTDOWN_CANCEL, NULL, NULL);
+    while (!c->teardown_ready && nna_client_run_once(c) == 0) {}
+    teardown(c);
+}
+
+nna_workspace *nna_client_workspace(const nna_client *c) { return c ? c->ws : NULL; }
+
+void nna_client_set_private_loop(nna_client *c) { c->private_loop = 1; }
+
+/* ---- generic request -------------------------------------------------------------- */
+
+nna_future *nna_client_request(nna_client *c, const char *method, const char *path,
+                               const char *query, const char *json_body, int idempotent)
+{
+    if (!c) return NULL;
+    if (!method || !path || path[0] != '/' || strpbrk(path, " \r\n?#") ||
+        (query && strpbrk(query, " \r\n#")))
+        return nna_client_failed(c, NNA_EINVAL, "bad method, path or query");
+    if (strcmp(method, "GET") && strcmp(method, "POST") && strcmp(method, "PATCH") &&
+        strcmp(method, "DELETE") && strcmp(method, "PUT"))
+        return nna_client_failed(c, NNA_EINVAL, "unsupported HTTP method");
+    if (json_body) {
+        cJSON *j = cJSON_Parse(json_body);
+        if (!j) return nna_client_failed(c, NNA_EINVAL, "body is not valid JSON");
+        cJSON_Delete(j);
+    }
+    nna_op_spec spec = {
+        .method = method, .path = path, .query = query, .body = json_body,
+        .kind = idempotent ? NNA_OP_IDEMPOTENT : NNA_OP_UNSAFE,
+        .klass = NNA_CLASS_NORMAL, .deadline = -1,
+    };
+    return nna_op_submit(c, &spec);
+}

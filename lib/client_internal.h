@@ -1,0 +1,59 @@
+/* The client, library side. Internal. */
+#ifndef NNA_CLIENT_INTERNAL_H
+#define NNA_CLIENT_INTERNAL_H
+
+#include "nna/client.h"
+#include "loop_core.h"
+#include "transport.h"
+#include "retry.h"
+#include "rng.h"
+#include "future_internal.h"
+
+typedef struct nna_op nna_op;
+typedef struct nna_reconciler nna_reconciler;
+
+struct nna_client {
+    nna_loop        loop;
+    nna_transport  *tp;
+    nna_workspace  *ws;
+    char           *api_base;        /* base URL + "/api/v1", no trailing slash */
+    double          request_timeout;
+    double          deadline;
+    nna_retry_policy policy;
+    int             reconcile_runs;
+    double          reconcile_skew, reconcile_settle;
+    nna_trace_cb    trace;
+    void           *trace_ud;
+    nna_rng         rng;
+    /* user callbacks waiting for the next loop turn */
+    nna_future     *dq_head, *dq_tail;
+    nna_future     *orphans;         /* settled before a callback was set */
+    nna_timer       dq_timer;
+    /* live operations */
+    nna_op         *ops;
+    size_t          nops;
+    nna_reconciler *reconcilers;     /* per agent, run-creation checks in progress */
+    struct nna_idset *claimed;       /* task ids our run creations own */
+    char           *key;             /* the API key, only to scrub it from error texts */
+    /* shutdown */
+    int             shutting;
+    nna_shutdown_mode shutdown_mode;
+    nna_shutdown_cb shutdown_cb;
+    void           *shutdown_ud;
+    int             private_loop;
+    int             aborting;        /* shutdown is cancelling the ops */
+    int             teardown_ready;  /* private loop: nna_client_free may tear down now */
+};
+
+/* Queues f's user callback for the next loop turn. */
+void nna_client_defer(nna_client *c, nna_future *f);
+void nna_client_update_keepalive(nna_client *c);
+/* A future that fails on the next loop turn (validation errors: nothing was sent). */
+nna_future *nna_client_failed(nna_client *c, nna_status st, const char *error);
+/* Called when an operation ends or the deferred queue empties: finishes a shutdown. */
+void nna_client_maybe_finish(nna_client *c);
+/* Marks the client as owning its loop (the libev/libuv bindings with a NULL loop). */
+void nna_client_set_private_loop(nna_client *c);
+/* Runs the private loop once; -1 when the loop is borrowed. */
+int  nna_client_run_once(nna_client *c);
+#endif

@@ -1,0 +1,90 @@
+/* One operation's life in the request pipeline: admit (limiter) → send → classify → settle
+ * or schedule a retry (or, for run creation in doubt, reconcile first). Internal. */
+#ifndef NNA_OP_H
+#define NNA_OP_H
+
+#include <cjson/cJSON.h>
+#include "client_internal.h"
+
+typedef enum nna_op_kind {
+    NNA_OP_IDEMPOTENT,     /* GET, PATCH, cancel: retried freely */
+    NNA_OP_UNSAFE,         /* POST that must not be repeated blindly: in doubt → unknown */
+    NNA_OP_RUN             /* run creation: in doubt → reconcile through GET /tasks */
+} nna_op_kind;
+
+typedef enum nna_op_class {   /* limiter queue classes, served in this order */
+    NNA_CLASS_POLL = 0,        /* status polls, reconciliation checks */
+    NNA_CLASS_NORMAL = 1,      /* other reads and writes */
+    NNA_CLASS_RUN = 2,         /* new run creations */
+    NNA_CLASS_COUNT
+} nna_op_class;
+
+typedef enum nna_op_state {
+    NNA_OPS_NEW, NNA_OPS_QUEUED, NNA_OPS_INFLIGHT, NNA_OPS_BACKOFF, NNA_OPS_RECONCILE,
+    NNA_OPS_DONE
+} nna_op_state;
+
+/* Turns a 2xx body into the typed result. Returns NNA_OK or NNA_EPROTOCOL. `json` stays
+ * owned by the op (the future takes it); the result may borrow from it. */
+typedef nna_status (*nna_op_parse_fn)(cJSON *json, void **result, nna_free_fn *free_result);
+
+struct nna_op {
+    nna_client     *c;
+    nna_future     *f;
+    nna_op         *next, *prev;        /* the client's list of live ops */
+    nna_op         *qnext;              /* limiter queue link */
+    struct nna_wsq *queue;              /* the limiter queue it sits in, or NULL */
+    char           *url;                /* full URL, owned */
+    const char     *path;               /* points into url: path and query after the host */
+    char           *body;               /* owned, or NULL */
+    size_t          body_len;
+    nna_form_part  *parts;              /* owned copies (multipart), or NULL */
+    size_t          nparts;
+    char            method[8];
+    unsigned char   kind, klass, state;
+    unsigned char   sent_before;        /* a previous attempt may have reached the server */
+    unsigned char   budgeted;           /* the next send is a retry paid from the retry budget */
+    unsigned char   probe;              /* this attempt is the health gate's probe */
+    nna_retry_state rs;
+    unsigned        attempts;           /* requests handed to curl */
+    double          deadline;           /* absolute loop time, or INFINITY */
+    double          t0_wall;            /* run creation: wall clock before the first attempt */
+    double          retry_at;           /* when a waiting retry may go (limiter) */
+    nna_timer       timer;              /* deadline while queued; back-off; settle delay */
+    nna_xfer       *xfer;
+    nna_op_parse_fn parse;
+    char            group[40];          /* fairness key (agent id) for run creations */
+    char           *match_query;        /* run creation: query text for reconciliation */
+    nna_op         *rnext;              /* reconciler batch link */
+    nna_reconciler *blocking;           /* a reconciliation waits for this attempt's reply */
+    double          sent_at;            /* loop time the current attempt left */
+};
+
+typedef struct nna_op_spec {
+    const char     *method;
+    const char     *path;           /* relative to /api/v1, starts with '/' */
+    const char     *query;          /* encoded, or NULL */
+    const char     *body;           /* JSON text or NULL */
+    const nna_form_part *parts;
+    size_t          nparts;
+    nna_op_kind     kind;
+    nna_op_class    klass;
+    nna_op_parse_fn parse;          /* NULL: the result is the cJSON body itself */
+    const char     *group;          /* agent id for fairness, or NULL */
+    const char     *match_query;    /* run creation: the query, for reconciliation */
+    double          deadline;       /* seconds; < 0 = the client's default */
+} nna_op_spec;
+
+/* Submits an operation. Always returns a future (NULL only when out of memory); bad input
+ * fails the future on the next loop turn with nothing sent. */
+nna_future *nna_op_submit(nna_client *c, const nna_op_spec *spec);
+
+/* Called by the limiter when the op may send now. */
+void nna_op_send(nna_op *op);
+/* Settles and frees an op that is no longer queued, waiting or in flight. */
+void nna_op_finish(nna_op *op, nna_status st, cJSON *json, const char *error);
+/* Shutdown: settle every live op of the client with NNA_ESHUTDOWN. */
+void nna_ops_abort_all(nna_client *c);
+/* Queues a run again after reconciliation found no task for it. */
+void nna_op_resend(nna_op *op);
+#endif

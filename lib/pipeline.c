@@ -1,0 +1,369 @@
+/* The request pipeline: one operation from submission to settlement.
+ *
+ *   submit → queued (limiter) → in flight → classify ─┬─ 2xx: parse, settle
+ *                                                     ├─ 4xx: settle with the HTTP error
+ *                                                     ├─ 429/5xx/network: back-off timer,
+ *                                                     │   then queued again (front)
+ *                                                     └─ run creation in doubt: reconcile
+ *
+ * The retry rules are the pure functions of retry.c; this file only applies them. One timer
+ * per op serves as the deadline while queued, the back-off while waiting and the settle
+ * delay while reconciling. */
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <math.h>
+#include <time.h>
+#include <ctype.h>
+#include "op.h"
+#include "limiter.h"
+#include "reconcile.h"
+#include "timefmt.h"
+#include "errtext.h"
+
+static void on_timer(nna_timer *t, void *arg);
+static void on_cancel(void *ctx);
+
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- building ----------------------------------------------------------------------- */
+
+static char *join_url(const char *base, const char *path, const char *query)
+{
+    size_t n = strlen(base) + strlen(path) + (query && *query ? strlen(query) + 1 : 0) + 1;
+    char *u = malloc(n);
+    if (!u) return NULL;
+    if (query && *query) snprintf(u, n, "%s%s?%s", base, path, query);
+    else snprintf(u, n, "%s%s", base, path);
+    return u;
+}
+
+/* Copies the parts and their strings into one allocation. */
+static nna_form_part *copy_parts(const nna_form_part *p, size_t n)
+{
+    size_t size = n * sizeof *p;
+    for (size_t i = 0; i < n; i++) {
+        size += strlen(p[i].name) + 1;
+        if (p[i].value) size += strlen(p[i].value) + 1;
+        if (p[i].path) size += strlen(p[i].path) + 1;
+        if (p[i].content_type) size += strlen(p[i].content_type) + 1;
+    }
+    nna_form_part *out = malloc(size);
+    if (!out) return NULL;
+    char *s = (char *)(out + n);
+#define DUP_(field) do { if (p[i].field) { size_t l = strlen(p[i].field) + 1; \
+        memcpy(s, p[i].field, l); out[i].field = s; s += l; } else out[i].field = NULL; } while (0)
+    for (size_t i = 0; i < n; i++) {
+        DUP_(name); DUP_(value); DUP_(path); DUP_(content_type);
+    }
+#undef DUP_
+    return out;
+}
+
+static void op_free(nna_op *op)
+{
+    free(op->url);
+    free(op->body);
+    free(op->parts);
+    free(op->match_query);
+    free(op);
+}
+
+static void link_op(nna_client *c, nna_op *op)
+{
+    op->prev = NULL;
+    op->next = c->ops;
+    if (c->ops) c->ops->prev = op;
+    c->ops = op;
+    c->nops++;
+}
+
+static void unlink_op(nna_client *c, nna_op *op)
+{
+    if (op->prev) op->prev->next = op->next; else c->ops = op->next;
+    if (op->next) op->next->prev = op->prev;
+    c->nops--;
+}
+
+nna_future *nna_op_submit(nna_client *c, const nna_op_spec *spec)
+{
+    if (c->shutting) return nna_client_failed(c, NNA_ESHUTDOWN, NULL);
+    nna_op *op = calloc(1, sizeof *op);
+    nna_future *f = nna_future_new(c);
+    if (!op || !f) goto oom;
+    op->c = c;
+    op->f = f;
+    op->url = join_url(c->api_base, spec->path, spec->query);
+    if (!op->url) goto oom;
+    op->path = op->url + strlen(c->api_base);
+    if (spec->body) {
+        op->body_len = strlen(spec->body);
+        op->body = malloc(op->body_len + 1);
+        if (!op->body) goto oom;
+        memcpy(op->body, spec->body, op->body_len + 1);
+    }
+    if (spec->nparts) {
+        op->parts = copy_parts(spec->parts, spec->nparts);
+        if (!op->parts) goto oom;
+        op->nparts = spec->nparts;
+    }
+    snprintf(op->method, sizeof op->method, "%s", spec->method);
+    op->kind = (unsigned char)spec->kind;
+    op->klass = (unsigned char)spec->klass;
+    op->parse = spec->parse;
+    if (spec->group) snprintf(op->group, sizeof op->group, "%s", spec->group);
+    double dl = spec->deadline >= 0 ? spec->deadline : c->deadline;
+    op->deadline = dl > 0 ? nna_loop_now(&c->loop) + dl : INFINITY;
+    op->t0_wall = wall_now();
+    nna_timer_init(&op->timer, on_timer, op);
+    if (spec->kind == NNA_OP_RUN && spec->match_query) {
+        op->match_query = strdup(spec->match_query); /* for reconciliation */
+        if (!op->match_query) goto oom;
+    }
+    link_op(c, op);
+    nna_future_set_cancel(f, on_cancel, op);
+    nna_loop_keepalive(&c->loop, 1);
+    op->state = NNA_OPS_QUEUED;
+    if (isfinite(op->deadline)) nna_timer_start_at(&c->loop, &op->timer, op->deadline);
+    nna_ws_enqueue(c->ws, op, 0);
+    return f;
+oom:
+    if (op) op_free(op);
+    if (f) { free(f); }
+    return NULL;
+}
+
+/* ---- settling ----------------------------------------------------------------------- */
+
+void nna_op_finish(nna_op *op, nna_status st, cJSON *json, const char *error)
+{
+    nna_client *c = op->c;
+    nna_future *f = op->f;
+    nna_timer_stop(&c->loop, &op->timer);
+    if (op->xfer) {
+        nna_xfer_abort(c->tp, op->xfer);
+        op->xfer = NULL;
+    }
+    if (op->state == NNA_OPS_RECONCILE) nna_reconcile_forget(op);
+    if (op->blocking) nna_reconcile_unblock(op);
+    if (st == NNA_OK && op->kind == NNA_OP_RUN) nna_reconcile_claim(c, json);
+    op->state = NNA_OPS_DONE;
+    unlink_op(c, op);
+    f->attempts = op->attempts;
+    void *result = NULL;
+    nna_free_fn free_result = NULL;
+    if (st == NNA_OK && op->parse) {
+        st = op->parse(json, &result, &free_result);
+        if (st != NNA_OK) error = "response did not have the expected shape";
+    } else if (st == NNA_OK) {
+        result = json;
+    }
+    if (st != NNA_OK && st != NNA_ECANCELLED && st != NNA_ESHUTDOWN) nna_ws_count_failed(c->ws);
+    op_free(op);
+    nna_future_settle(f, st, json, result, free_result, error);
+    nna_client_update_keepalive(c);
+    nna_client_maybe_finish(c);
+}
+
+static void on_cancel(void *ctx)
+{
+    nna_op *op = ctx;
+    nna_client *c = op->c;
+    switch (op->state) {
+    case NNA_OPS_QUEUED: nna_ws_remove(c->ws, op); break;
+    case NNA_OPS_INFLIGHT:
+        nna_xfer_abort(c->tp, op->xfer);
+        op->xfer = NULL;
+        nna_ws_attempt_done(c->ws, op, 0, NNA_RC_FATAL, -1);
+        break;
+    default: break;
+    }
+    nna_op_finish(op, op->f->cancelling ? NNA_ESHUTDOWN : NNA_ECANCELLED, NULL, NULL);
+}
+
+void nna_ops_abort_all(nna_client *c)
+{
+    while (c->ops) {
+        nna_op *op = c->ops;
+        op->f->cancelling = 1; /* on_cancel settles with NNA_ESHUTDOWN */
+        nna_future_cancel(op->f);
+    }
+}
+
+/* ---- sending ------------------------------------------------------------------------ */
+
+static void on_xfer_done(void *arg, const nna_http_response *r);
+
+void nna_op_send(nna_op *op)
+{
+    nna_client *c = op->c;
+    double now = nna_loop_now(&c->loop);
+    double remaining = op->deadline - now;
+    nna_timer_stop(&c->loop, &op->timer);
+    op->state = NNA_OPS_INFLIGHT;
+    if (remaining <= 0) {
+        nna_ws_attempt_done(c->ws, op, 0, NNA_RC_FATAL, -1);
+        nna_op_finish(op, NNA_EDEADLINE, NULL, NULL);
+        return;
+    }
+    double timeout = c->request_timeout > 0 && c->request_timeout < remaining
+                         ? c->request_timeout : remaining;
+    nna_http_request req = {
+        .method = op->method, .url = op->url, .body = op->body, .body_len = op->body_len,
+        .parts = op->parts, .nparts = op->nparts, .no_rewind = op->kind != NNA_OP_IDEMPOTENT,
+        .timeout = isfinite(timeout) ? timeout : 0,
+    };
+    op->xfer = nna_xfer_start(c->tp, &req, on_xfer_done, op);
+    if (!op->xfer) {
+        nna_ws_attempt_done(c->ws, op, 0, NNA_RC_FATAL, -1);
+        nna_op_finish(op, op->nparts ? NNA_EIO : NNA_ENOMEM, NULL,
+                      op->nparts ? "could not read a file to upload" : NULL);
+        return;
+    }
+    op->attempts++;
+    op->sent_at = now;
+    nna_ws_emit(c->ws, NNA_WS_ATTEMPT, op->attempts, 0, op);
+}
+
+static double parse_retry_after(const nna_http_response *r)
+{
+    if (!r->retry_after) return -1;
+    double date = NAN, secs;
+    if (r->date) {
+        double d;
+        if (nna_http_date_parse(r->date, &d) == 0) date = d;
+    }
+    return nna_retry_after_parse(r->retry_after, date, wall_now(), &secs) ? secs : -1;
+}
+
+static void trace(nna_op *op, const nna_http_response *r)
+{
+    nna_client *c = op->c;
+    if (!c->trace) return;
+    nna_trace t = { op->method, op->url, r->status, op->attempts, r->elapsed, r->error };
+    c->trace(&t, c->trace_ud);
+}
+
+static nna_status status_for(nna_retry_class cls, long http, nna_status decided)
+{
+    if (cls == NNA_RC_FATAL) return nna_status_from_http(http);
+    if (cls == NNA_RC_SERVER && decided == NNA_ESERVER) return NNA_ESERVER;
+    return decided;
+}
+
+static void schedule_retry(nna_op *op, double delay, long http, nna_retry_class cls)
+{
+    nna_client *c = op->c;
+    op->state = NNA_OPS_BACKOFF;
+    op->retry_at = nna_loop_now(&c->loop) + delay;
+    nna_ws_emit(c->ws, NNA_WS_RETRY_SCHEDULED, delay, cls == NNA_RC_NETWORK || cls == NNA_RC_UNSENT ? 0 : http, op);
+    nna_timer_start(&c->loop, &op->timer, delay);
+}
+
+/* After a failed attempt: retry, reconcile, or settle. */
+static void after_failure(nna_op *op, const nna_http_response *r, nna_retry_class cls,
+                          double ra, cJSON *json)
+{
+    nna_client *c = op->c;
+    if (cls != NNA_RC_UNSENT) op->rs.server_attempts++;
+    int in_doubt = op->kind != NNA_OP_IDEMPOTENT && (cls == NNA_RC_SERVER || cls == NNA_RC_NETWORK);
+    char *err = nna_error_text(r->status, json, r->body, r->body_len, r->error, c);
+    if (in_doubt && (op->kind != NNA_OP_RUN || !c->reconcile_runs)) {
+        nna_op_finish(op, NNA_EOUTCOME_UNKNOWN, json, err);
+        free(err);
+        return;
+    }
+    double remaining = op->deadline - nna_loop_now(&c->loop);
+    nna_retry_decision d = nna_retry_decide(&c->policy, &op->rs, cls, ra, remaining,
+                                            nna_rng_uniform(&c->rng));
+    if (!d.retry) {
+        nna_op_finish(op, status_for(cls, r->status, d.status), json, err);
+        free(err);
+        return;
+    }
+    free(err);
+    cJSON_Delete(json);
+    if (cls == NNA_RC_RATE) op->rs.rate_retries++;
+    if (cls == NNA_RC_UNSENT) op->rs.unsent_retries++;
+    /* Retries after server or network trouble are paid from the workspace's retry budget,
+     * so a sick server is not hammered; 429 retries are governed by the gate instead. */
+    op->budgeted = cls == NNA_RC_SERVER || cls == NNA_RC_NETWORK;
+    if (in_doubt) {
+        /* Run creation whose outcome is unknown: look before re-sending. */
+        op->state = NNA_OPS_RECONCILE;
+        nna_reconcile_start(op, d.delay);
+        return;
+    }
+    schedule_retry(op, d.delay, r->status, cls);
+}
+
+static void on_xfer_done(void *arg, const nna_http_response *r)
+{
+    nna_op *op = arg;
+    nna_client *c = op->c;
+    op->xfer = NULL;
+    if (op->blocking) nna_reconcile_unblock(op);
+    trace(op, r);
+    nna_retry_class cls;
+    switch (r->result) {
+    case NNA_XFER_HTTP: cls = nna_retry_classify(r->status, 1); break;
+    case NNA_XFER_UNSENT: cls = NNA_RC_UNSENT; break;
+    case NNA_XFER_SENT:
+    case NNA_XFER_TIMEOUT: cls = NNA_RC_NETWORK; break;
+    default: cls = NNA_RC_FATAL; break;
+    }
+    double ra = r->result == NNA_XFER_HTTP ? parse_retry_after(r) : -1;
+    op->f->http_status = r->status;
+    if (ra >= 0) op->f->retry_after = ra;
+    if (cls != NNA_RC_UNSENT) op->sent_before = 1;
+    nna_ws_attempt_done(c->ws, op, r->status, cls, ra);
+    if (r->result == NNA_XFER_TOO_LARGE || r->result == NNA_XFER_LOCAL) {
+        nna_op_finish(op, r->result == NNA_XFER_LOCAL ? NNA_EIO : NNA_EPROTOCOL, NULL, r->error);
+        return;
+    }
+    cJSON *json = r->body_len ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
+    if (cls == NNA_RC_OK) {
+        if (!json) {
+            nna_op_finish(op, NNA_EPROTOCOL, NULL, "2xx response without a JSON body");
+            return;
+        }
+        nna_op_finish(op, NNA_OK, json, NULL);
+        return;
+    }
+    after_failure(op, r, cls, ra, json);
+}
+
+/* The op's one timer: deadline while queued, end of back-off, end of the settle delay. */
+static void on_timer(nna_timer *t, void *arg)
+{
+    (void)t;
+    nna_op *op = arg;
+    nna_client *c = op->c;
+    switch (op->state) {
+    case NNA_OPS_QUEUED:
+        nna_ws_remove(c->ws, op);
+        nna_op_finish(op, NNA_EDEADLINE, NULL, NULL);
+        break;
+    case NNA_OPS_BACKOFF:
+        op->state = NNA_OPS_QUEUED;
+        if (isfinite(op->deadline)) nna_timer_start_at(&c->loop, &op->timer, op->deadline);
+        nna_ws_enqueue(c->ws, op, 1);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Re-sends a run after reconciliation found nothing (called by reconcile.c). */
+void nna_op_resend(nna_op *op)
+{
+    nna_client *c = op->c;
+    op->state = NNA_OPS_QUEUED;
+    if (isfinite(op->deadline)) nna_timer_start_at(&c->loop, &op->timer, op->deadline);
+    nna_ws_enqueue(c->ws, op, 1);
+}

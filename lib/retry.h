@@ -1,0 +1,77 @@
+/* Retry policy: pure functions, no clock reads, no I/O, no global state. The pipeline feeds
+ * them what happened and the time; unit tests feed them a fake clock and random values. */
+#ifndef NNA_RETRY_H
+#define NNA_RETRY_H
+#include <stddef.h>
+#include "nna/status.h"
+
+#define NNA_RETRY_SCHEDULE_MAX 8
+
+typedef struct nna_retry_policy {
+    unsigned max_attempts;        /* attempts that reached the server (1 initial + retries); default 5 */
+    unsigned max_rate_retries;    /* extra retries allowed after 429s; default 20 (the deadline bounds them too) */
+    unsigned max_unsent_retries;  /* retries of attempts that never left the client; default 10 */
+    double   schedule[NNA_RETRY_SCHEDULE_MAX]; /* base delays (s); default 1, 2, 5, 10, 30 */
+    size_t   schedule_len;        /* default 5; retries beyond it use the last entry */
+    double   max_retry_after;     /* cap on an honoured Retry-After (s); default 60 */
+} nna_retry_policy;
+
+void nna_retry_policy_init(nna_retry_policy *p);
+
+/* How one attempt ended. */
+typedef enum nna_retry_class {
+    NNA_RC_OK,       /* 2xx */
+    NNA_RC_FATAL,    /* 4xx other than 429 (and any other non-retryable answer) */
+    NNA_RC_RATE,     /* 429 */
+    NNA_RC_SERVER,   /* 5xx, and 1xx/3xx final answers (unexpected: treated as server trouble) */
+    NNA_RC_UNSENT,   /* transport failure before any byte of the request left (refused, DNS) */
+    NNA_RC_NETWORK,  /* transport failure after sending began: timeout, reset, partial reply */
+} nna_retry_class;
+
+/* http_status: the final response code, or 0 when no complete response arrived;
+ * request_sent: whether any byte of the request was written (only read when status is 0). */
+nna_retry_class nna_retry_classify(long http_status, int request_sent);
+
+/* Base delay before retry number retry_index (0 = the first retry). */
+double nna_backoff_base(const nna_retry_policy *p, unsigned retry_index);
+
+/* Full jitter: u01 * base, u01 in [0, 1). */
+double nna_backoff_delay(const nna_retry_policy *p, unsigned retry_index, double u01);
+
+/* Retry-After header value → seconds to wait (≥ 0). Accepts delta-seconds (digits with an
+ * optional fraction) and HTTP-dates. A date is measured against date_header_epoch (the
+ * response's Date header, parsed) when that is finite, otherwise against now_epoch, so a
+ * skewed client clock does not matter. A date in the past gives 0. Returns 1 when usable;
+ * 0 for NULL, empty, garbage, NaN, infinities, negative numbers and values beyond ~1 year
+ * (the caller then uses its normal back-off, never "retry now"). */
+int nna_retry_after_parse(const char *value, double date_header_epoch, double now_epoch,
+                          double *seconds);
+
+/* The pipeline's question after a failed attempt: retry, and after how long? */
+typedef struct nna_retry_state {
+    unsigned server_attempts;  /* attempts that reached the server so far (incl. this one) */
+    unsigned rate_retries;     /* 429 retries already used */
+    unsigned unsent_retries;   /* retries of unsent attempts already used */
+} nna_retry_state;
+
+typedef struct nna_retry_decision {
+    int        retry;          /* 1 = schedule another attempt after `delay` seconds */
+    double     delay;          /* seconds (≥ 0) */
+    nna_status status;         /* when retry == 0: the status the operation ends with */
+} nna_retry_decision;
+
+/* cls: how the attempt ended; retry_after: parsed Retry-After seconds, or a negative number
+ * when absent/unusable; remaining: seconds left before the operation's deadline (INFINITY
+ * when none); u01: a uniform random number in [0, 1).
+ * Rules: FATAL never retries (status from the HTTP code is the caller's business: this
+ * returns NNA_EHTTP_4XX for it); RATE retries after max(retry_after, jittered base) capped
+ * at max_retry_after, while rate_retries < max_rate_retries, else NNA_ERATE_LIMITED;
+ * SERVER/NETWORK retry with full-jitter back-off while server_attempts < max_attempts, else
+ * NNA_ESERVER / NNA_ENETWORK; UNSENT retries with back-off while unsent_retries <
+ * max_unsent_retries without spending an attempt. When the chosen delay does not fit in
+ * `remaining`, no retry: RATE ends NNA_ERATE_LIMITED, others NNA_EDEADLINE. The caller
+ * increments the counters when it acts on a retry. */
+nna_retry_decision nna_retry_decide(const nna_retry_policy *p, const nna_retry_state *st,
+                                    nna_retry_class cls, double retry_after,
+                                    double remaining, double u01);
+#endif

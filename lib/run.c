@@ -1,0 +1,105 @@
+/* Run creation: POST /agents/{id}/run as JSON, or multipart/form-data when files are
+ * attached (each streamed from disk as a `files` part; output_config as a JSON string
+ * field). Marked NNA_OP_RUN so the pipeline reconciles instead of re-sending blindly. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <cjson/cJSON.h>
+#include "nna/tasks.h"
+#include "op.h"
+#include "uuid.h"
+#include "api_internal.h"
+
+void nna_run_options_init(nna_run_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->deadline = -1;
+}
+
+static char *json_body(const nna_run_options *o, nna_status *st)
+{
+    cJSON *b = cJSON_CreateObject();
+    if (!b || !cJSON_AddStringToObject(b, "query", o->query)) goto oom;
+    if (o->output_config_json) {
+        cJSON *oc = cJSON_Parse(o->output_config_json);
+        if (!cJSON_IsObject(oc)) {
+            cJSON_Delete(oc);
+            cJSON_Delete(b);
+            *st = NNA_EINVAL;
+            return NULL;
+        }
+        cJSON_AddItemToObject(b, "output_config", oc);
+    }
+    char *text = cJSON_PrintUnformatted(b);
+    cJSON_Delete(b);
+    if (!text) *st = NNA_ENOMEM;
+    return text;
+oom:
+    cJSON_Delete(b);
+    *st = NNA_ENOMEM;
+    return NULL;
+}
+
+static nna_status check(const char *agent_id, const nna_run_options *o, const char **why)
+{
+    if (!nna_uuid_valid(agent_id)) { *why = "agent_id is not a UUID"; return NNA_EINVAL; }
+    if (!o) { *why = "options missing"; return NNA_EINVAL; }
+    if ((!o->query || !o->query[0]) && o->nfiles == 0) {
+        *why = "a run needs a query or at least one file";
+        return NNA_EINVAL;
+    }
+    for (size_t i = 0; i < o->nfiles; i++) {
+        struct stat st;
+        if (!o->files || !o->files[i] || stat(o->files[i], &st) != 0 || !S_ISREG(st.st_mode) ||
+            access(o->files[i], R_OK) != 0) {
+            *why = "a file to upload is missing or unreadable";
+            return NNA_EINVAL;
+        }
+    }
+    if (o->output_config_json) {
+        cJSON *oc = cJSON_Parse(o->output_config_json);
+        int ok = cJSON_IsObject(oc);
+        cJSON_Delete(oc);
+        if (!ok) { *why = "output_config is not a JSON object"; return NNA_EINVAL; }
+    }
+    return NNA_OK;
+}
+
+nna_future *nna_agents_run(nna_client *c, const char *agent_id, const nna_run_options *o)
+{
+    if (!c) return NULL;
+    const char *why = NULL;
+    nna_status st = check(agent_id, o, &why);
+    if (st != NNA_OK) return nna_client_failed(c, st, why);
+    char path[80];
+    snprintf(path, sizeof path, "/agents/%s/run", agent_id);
+    nna_op_spec spec = {
+        .method = "POST", .path = path, .kind = NNA_OP_RUN, .klass = NNA_CLASS_RUN,
+        .parse = nna_parse_task, .group = agent_id, .match_query = o->query,
+        .deadline = o->deadline,
+    };
+    char *body = NULL;
+    nna_form_part *parts = NULL;
+    if (o->nfiles == 0) {
+        body = json_body(o, &st);
+        if (!body) return nna_client_failed(c, st, "could not encode the body");
+        spec.body = body;
+    } else {
+        parts = calloc(o->nfiles + 2, sizeof *parts);
+        if (!parts) return NULL;
+        size_t n = 0;
+        if (o->query && o->query[0]) parts[n++] = (nna_form_part){ "query", o->query, NULL, NULL };
+        if (o->output_config_json)
+            parts[n++] = (nna_form_part){ "output_config", o->output_config_json, NULL, NULL };
+        for (size_t i = 0; i < o->nfiles; i++)
+            parts[n++] = (nna_form_part){ "files", NULL, o->files[i], NULL };
+        spec.parts = parts;
+        spec.nparts = n;
+    }
+    nna_future *f = nna_op_submit(c, &spec);
+    free(body);
+    free(parts);
+    return f;
+}

@@ -1,0 +1,74 @@
+/* HTTP transport on libcurl's multi_socket interface. The only part of libnna that sees
+ * curl.h. Internal. */
+#ifndef NNA_TRANSPORT_H
+#define NNA_TRANSPORT_H
+
+#include <stddef.h>
+#include "loop_core.h"
+
+typedef struct nna_transport nna_transport;
+typedef struct nna_xfer nna_xfer;
+
+typedef struct nna_transport_options {
+    const char *api_key;       /* put in the Authorization header; never logged */
+    const char *user_agent;
+    double      connect_timeout;
+    int         verify_tls;
+    long        max_connections;
+} nna_transport_options;
+
+/* One multipart/form-data part: a text field (value) or a file streamed from disk. */
+typedef struct nna_form_part {
+    const char *name;
+    const char *value;         /* text field, or NULL for a file */
+    const char *path;          /* file to stream */
+    const char *content_type;  /* file part's type; NULL = guessed from the extension */
+} nna_form_part;
+
+typedef struct nna_http_request {
+    const char *method;        /* "GET", "POST", "PATCH", "DELETE" */
+    const char *url;
+    const char *body;          /* JSON text or NULL */
+    size_t      body_len;
+    const nna_form_part *parts;/* multipart body instead of `body` when nparts > 0 */
+    size_t      nparts;
+    int         no_rewind;     /* non-idempotent: libcurl must never re-send it by itself */
+    double      timeout;       /* seconds for this attempt; 0 = none */
+} nna_http_request;
+
+typedef enum nna_xfer_result {
+    NNA_XFER_HTTP,       /* a complete HTTP response arrived (see status) */
+    NNA_XFER_UNSENT,     /* failed before any byte of the request left */
+    NNA_XFER_SENT,       /* failed after sending began: reset, closed, partial reply */
+    NNA_XFER_TIMEOUT,    /* the attempt timed out after connecting */
+    NNA_XFER_TOO_LARGE,  /* the response body exceeded the limit */
+    NNA_XFER_LOCAL       /* a local problem (file unreadable, out of memory) */
+} nna_xfer_result;
+
+typedef struct nna_http_response {
+    nna_xfer_result result;
+    long        status;        /* HTTP status when result == NNA_XFER_HTTP, else 0 */
+    const char *body;          /* NUL-terminated; borrowed for the callback's duration */
+    size_t      body_len;
+    const char *retry_after;   /* Retry-After header value or NULL */
+    const char *date;          /* Date header value or NULL */
+    const char *error;         /* transport error text or NULL; never holds the key */
+    double      elapsed;       /* seconds */
+} nna_http_response;
+
+typedef void (*nna_xfer_done)(void *arg, const nna_http_response *r);
+
+nna_transport *nna_transport_new(nna_loop *loop, const nna_transport_options *o);
+/* Aborts every transfer (no callbacks), unwatches every socket, frees everything. */
+void nna_transport_free(nna_transport *t);
+
+/* Starts a transfer. `done` is called exactly once, from the loop, never from inside this
+ * call; not at all after nna_xfer_abort(). The request's strings and parts are copied or
+ * used before this returns. Returns NULL when the transfer could not be started. */
+nna_xfer *nna_xfer_start(nna_transport *t, const nna_http_request *req, nna_xfer_done done,
+                         void *arg);
+void nna_xfer_abort(nna_transport *t, nna_xfer *x);
+
+/* Number of transfers in flight (for tests and counters). */
+size_t nna_transport_active(const nna_transport *t);
+#endif

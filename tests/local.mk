@@ -1,0 +1,13 @@
+# Test programs (Check). Unit tests of pure parts live in tests/unit; the emulator's own
+# tests in tests/emu (rules in tools/emu/local.mk); the library's integration tests here
+# run real HTTP against an in-process nna-emu on an ephemeral loopback port.
+include tests/unit/local.mk
+
+TEST_LIB_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS) -I$(top_srcdir)/tools/emu
+TEST_LIB_LDADD = lib/libnna.la tools/emu/libnnaemu.la $(CHECK_LIBS) $(CJSON_LIBS) $(EV_LIBS) $(M_LIBS)
+
+check_PROGRAMS += tests/test_engine
+TESTS += tests/test_engine
+tests_test_engine_SOURCES = tests/test_engine.c tests/testutil.c tests/testutil.h
+tests_test_engine_CFLAGS = $(TEST_LIB_CFLAGS)
+tests_test_engine_LDADD = $(TEST_LIB_LDADD)

@@ -1,0 +1,588 @@
+/* Engine tests: the timer heap against a fake clock, the status table, and the client end to
+ * end against an in-process nna-emu over real HTTP on loopback. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "testutil.h"
+#include "loop_core.h"
+
+/* ---- timer heap on a fake backend --------------------------------------------------- */
+
+typedef struct fake_be {
+    double now;
+    double armed;       /* seconds requested in the last timer call; -1 = disarmed */
+    int    timer_calls;
+    nna_loop *core;
+} fake_be;
+
+static void fb_attach(void *b, nna_loop *core) { ((fake_be *)b)->core = core; }
+static int fb_io(void *b, int fd, int ev, void **slot) { (void)b; (void)fd; (void)ev; (void)slot; return 0; }
+static void fb_timer(void *b, double s) { fake_be *f = b; f->armed = s; f->timer_calls++; }
+static double fb_now(void *b) { return ((fake_be *)b)->now; }
+static void fb_keep(void *b, int on) { (void)b; (void)on; }
+static int fb_run(void *b) { (void)b; return -1; }
+static void fb_close(void *b, void (*done)(void *), void *arg) { (void)b; if (done) done(arg); }
+static const nna_loop_ops fake_ops = { fb_attach, fb_io, fb_timer, fb_now, fb_keep, fb_run, fb_close };
+
+static int order[16], norder;
+static void record(nna_timer *t, void *arg) { (void)t; order[norder++] = (int)(long)arg; }
+
+START_TEST(timer_heap_orders_and_rearms_lazily)
+{
+    fake_be be = { .now = 100, .armed = -1 };
+    nna_loop l;
+    nna_loop_init(&l, &fake_ops, &be);
+    nna_timer t[5];
+    double after[5] = { 3, 1, 4, 1.5, 9 };
+    norder = 0;
+    for (int i = 0; i < 5; i++) {
+        nna_timer_init(&t[i], record, (void *)(long)i);
+        ck_assert_int_eq(nna_timer_start(&l, &t[i], after[i]), 0);
+    }
+    /* The backend was told about the earliest deadline only when it moved: 3, then 1. */
+    ck_assert_int_eq(be.timer_calls, 2);
+    ck_assert(fabs(be.armed - 1) < 1e-9);
+    nna_timer_stop(&l, &t[1]);                /* earliest removed: re-armed at 1.5 */
+    ck_assert(fabs(be.armed - 1.5) < 1e-9);
+    be.now = 104.5;                           /* 1.5, 3, 4 are due; 9 is not */
+    nna_loop_timer_fired(&l);
+    ck_assert_int_eq(norder, 3);
+    ck_assert_int_eq(order[0], 3);
+    ck_assert_int_eq(order[1], 0);
+    ck_assert_int_eq(order[2], 2);
+    ck_assert(fabs(be.armed - 4.5) < 1e-9);   /* the one left, at 109 */
+    ck_assert(nna_timer_active(&t[4]));
+    ck_assert(!nna_timer_active(&t[0]));
+    nna_timer_start(&l, &t[4], 0.25);         /* re-arming moves it */
+    ck_assert(fabs(be.armed - 0.25) < 1e-9);
+    nna_loop_fini(&l);
+    ck_assert(!nna_timer_active(&t[4]));
+}
+END_TEST
+
+static nna_loop *rel_loop;
+static int released;
+static void do_release(void *arg) { (void)arg; released++; }
+static void release_inside(nna_timer *t, void *arg)
+{
+    (void)t; (void)arg;
+    nna_loop_release_when_idle(rel_loop, do_release, NULL);
+    ck_assert_int_eq(released, 0);            /* not while the loop is on the stack */
+}
+
+START_TEST(release_waits_for_the_outermost_call)
+{
+    fake_be be = { .now = 0, .armed = -1 };
+    nna_loop l;
+    nna_loop_init(&l, &fake_ops, &be);
+    rel_loop = &l;
+    released = 0;
+    nna_timer t;
+    nna_timer_init(&t, release_inside, NULL);
+    nna_timer_start(&l, &t, 0);
+    nna_loop_timer_fired(&l);
+    ck_assert_int_eq(released, 1);
+    nna_loop_fini(&l);
+}
+END_TEST
+
+/* ---- status table ------------------------------------------------------------------- */
+
+START_TEST(status_table_is_consistent)
+{
+    ck_assert_str_eq(nna_status_name(NNA_ENOT_FOUND), "NNA_ENOT_FOUND");
+    ck_assert(strstr(nna_strerror(NNA_ERATE_LIMITED), "429") != NULL);
+    ck_assert(nna_status_retryable(NNA_ESERVER));
+    ck_assert(!nna_status_retryable(NNA_EBAD_REQUEST));
+    ck_assert_int_eq(nna_status_from_http(201), NNA_OK);
+    ck_assert_int_eq(nna_status_from_http(404), NNA_ENOT_FOUND);
+    ck_assert_int_eq(nna_status_from_http(418), NNA_EHTTP_4XX);
+    ck_assert_int_eq(nna_status_from_http(503), NNA_ESERVER);
+    ck_assert_str_eq(nna_strerror((nna_status)12345), "unknown status");
+}
+END_TEST
+
+/* ---- end to end --------------------------------------------------------------------- */
+
+static nna_future *run_query(tctx *t, const char *agent, const char *q)
+{
+    nna_run_options ro;
+    nna_run_options_init(&ro);
+    ro.query = q;
+    return nna_agents_run(t->client, agent, &ro);
+}
+
+static int cb_count;
+static void count_cb(nna_future *f, void *ud) { (void)f; (void)ud; cb_count++; }
+
+START_TEST(run_then_get_end_to_end)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    nna_future *f = run_query(&t, NNA_EMU_AGENT_1, "Summarise the invoice");
+    cb_count = 0;
+    ck_assert_int_eq(nna_future_then(f, count_cb, NULL), NNA_OK);
+    ck_assert_int_eq(cb_count, 0); /* never from inside the submitting call */
+    ck_assert(run_until_done(t.loop, f, 10));
+    ck_assert_int_eq(cb_count, 1);
+    ck_assert_int_eq(nna_future_status(f), NNA_OK);
+    const nna_task *task = nna_future_result(f);
+    ck_assert_ptr_nonnull(task);
+    ck_assert_uint_eq(strlen(task->task_id), 36);
+    ck_assert_str_eq(task->agent_id, NNA_EMU_AGENT_1);
+    ck_assert(task->status != NNA_TASK_UNKNOWN);
+    ck_assert_uint_eq(nna_future_attempts(f), 1);
+    ck_assert(!nna_future_reconciled(f));
+    char id[40];
+    snprintf(id, sizeof id, "%s", task->task_id);
+    nna_future_unref(f);
+
+    nna_future *g = nna_tasks_get(t.client, id);
+    ck_assert(run_until_done(t.loop, g, 10));
+    ck_assert_int_eq(nna_future_status(g), NNA_OK);
+    const nna_task *got = nna_future_result(g);
+    ck_assert_str_eq(got->task_id, id);
+    ck_assert(!isnan(got->created_at));
+    ck_assert_int_eq(nna_future_http_status(g), 200);
+    nna_future_unref(g);
+    tctx_stop(&t);
+}
+END_TEST
+
+START_TEST(http_errors_keep_status_and_text)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    nna_future *f = nna_tasks_get(t.client, "00000000-0000-4000-8000-000000000000");
+    ck_assert(run_until_done(t.loop, f, 10));
+    ck_assert_int_eq(nna_future_status(f), NNA_ENOT_FOUND);
+    ck_assert_int_eq(nna_future_http_status(f), 404);
+    ck_assert_ptr_nonnull(nna_future_error(f));
+    ck_assert_uint_eq(nna_future_attempts(f), 1); /* 4xx is never retried */
+    nna_future_unref(f);
+
+    nna_future *r = run_query(&t, NNA_EMU_AGENT_3, "inactive");
+    ck_assert(run_until_done(t.loop, r, 10));
+    ck_assert_int_eq(nna_future_status(r), NNA_EFORBIDDEN);
+    nna_future_unref(r);
+    tctx_stop(&t);
+}
+END_TEST
+
+START_TEST(bad_key_is_401_and_never_in_error_text)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    nna_client *bad;
+    nna_client_options o;
+    tctx_options(&t, &o);
+    o.api_key = "sk-secret-value-1234567890";
+    ck_assert_int_eq(nna_client_new_ev(t.loop, &o, &bad), NNA_OK);
+    nna_future *f = nna_tasks_get(bad, "00000000-0000-4000-8000-000000000000");
+    ck_assert(run_until_done(t.loop, f, 10));
+    ck_assert_int_eq(nna_future_status(f), NNA_EUNAUTHORIZED);
+    nna_future_unref(f);
+    nna_client_shutdown(bad, NNA_SHUTDOWN_CANCEL, NULL, NULL);
+
+    /* A server that echoes the key in its error text: the client scrubs it. */
+    int st;
+    cJSON_Delete(emu_ctl(&t, "POST", "/_emu/script",
+        "{\"route\":\"tasks.get\",\"responses\":[{\"status\":400,"
+        "\"json\":{\"error\":\"bad key test-key here\"}}]}", &st));
+    ck_assert_int_eq(st, 200);
+    f = nna_tasks_get(t.client, "00000000-0000-4000-8000-000000000000");
+    ck_assert(run_until_done(t.loop, f, 10));
+    ck_assert_int_eq(nna_future_status(f), NNA_EBAD_REQUEST);
+    ck_assert(strstr(nna_future_error(f), NNA_EMU_DEFAULT_KEY) == NULL);
+    ck_assert(strstr(nna_future_error(f), "[REDACTED]") != NULL);
+    nna_future_unref(f);
+    tctx_stop(&t);
+}
+END_TEST
+
+START_TEST(invalid_input_fails_without_sending)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    int before = emu_route_count(&t, "tasks.get");
+    nna_future *f = nna_tasks_get(t.client, "not-a-uuid");
+    ck_assert_ptr_nonnull(f);
+    cb_count = 0;
+    nna_future_then(f, count_cb, NULL);
+    ck_assert_int_eq(cb_count, 0);
+    ck_assert(run_until_done(t.loop, f, 5));
+    ck_assert_int_eq(cb_count, 1);
+    ck_assert_int_eq(nna_future_status(f), NNA_EINVAL);
+    nna_future_unref(f);
+    nna_future *r = run_query(&t, NNA_EMU_AGENT_1, "");
+    ck_assert(run_until_done(t.loop, r, 5));
+    ck_assert_int_eq(nna_future_status(r), NNA_EINVAL);
+    nna_future_unref(r);
+    ck_assert_int_eq(emu_route_count(&t, "tasks.get"), before);
+    ck_assert_int_eq(emu_route_count(&t, "run"), 0);
+    tctx_stop(&t);
+}
+END_TEST
+
+START_TEST(server_errors_are_retried_then_succeed)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    nna_future *r = run_query(&t, NNA_EMU_AGENT_1, "seed");
+    ck_assert(run_until_done(t.loop, r, 10));
+    char id[40];
+    snprintf(id, sizeof id, "%s", ((const nna_task *)nna_future_result(r))->task_id);
+    nna_future_unref(r);
+    cJSON_Delete(emu_ctl(&t, "POST", "/_emu/script",
+        "{\"route\":\"tasks.get\",\"responses\":[{\"status\":500},{\"status\":503},"
+        "{\"status\":502,\"body\":\"<html>bad gateway</html>\"}]}", NULL));
+    nna_future *f = nna_tasks_get(t.client, id);
+    ck_assert(run_until_done(t.loop, f, 10));
+    ck_assert_int_eq(nna_future_status(f), NNA_OK);
+    ck_assert_uint_eq(nna_future_attempts(f), 4);
+    nna_future_unref(f);
+    tctx_stop(&t);
+}
+END_TEST
+
+START_TEST(server_errors_forever_stop_at_max_attempts)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    cJSON_Delete(emu_ctl(&t, "POST", "/_emu/script",
+        "{\"route\":\"tasks.get\",\"responses\":[{\"status\":500},{\"status\":500},{\"status\":500},"
+        "{\"status\":500},{\"status\":500},{\"status\":500},{\"status\":500}]}", NULL));
+    int before = emu_route_count(&t, "tasks.get");
+    nna_future *f = nna_tasks_get(t.client, "00000000-0000-4000-8000-000000000000");
+    ck_assert(run_until_done(t.loop, f, 20));
+    ck_assert_int_eq(nna_future_status(f), NNA_ESERVER);
+    ck_assert_int_eq(nna_future_http_status(f), 500);
+    ck_assert_uint_eq(nna_future_attempts(f), 5);
+    ck_assert_int_eq(emu_route_count(&t, "tasks.get") - before, 5);
+    nna_future_unref(f);
+    tctx_stop(&t);
+}
+END_TEST
+
+START_TEST(rate_limited_is_retried_after_retry_after)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    cJSON_Delete(emu_ctl(&t, "POST", "/_emu/script",
+        "{\"route\":\"tasks.get\",\"responses\":[{\"status\":429,\"headers\":{\"Retry-After\":\"1\"},"
+        "\"json\":{\"error\":\"slow down\"}}]}", NULL));
+    nna_future *f = nna_tasks_get(t.client, "00000000-0000-4000-8000-000000000000");
+    double t0 = ev_time();
+    ck_assert(run_until_done(t.loop, f, 10));
+    double took = ev_time() - t0;
+    ck_assert_int_eq(nna_future_status(f), NNA_ENOT_FOUND); /* then the real answer */
+    ck_assert_uint_eq(nna_future_attempts(f), 2);
+    ck_assert(fabs(nna_future_retry_after(f) - 1.0) < 1e-9);
+    ck_assert_msg(took >= 0.95, "waited only %.3f s", took);
+    nna_workspace_counters wc;
+    nna_workspace_counters_get(nna_client_workspace(t.client), &wc);
+    ck_assert_uint_eq(wc.rate_limited, 1);
+    ck_assert_uint_eq(wc.gate_closures, 1);
+    nna_future_unref(f);
+    tctx_stop(&t);
+}
+END_TEST
+
+START_TEST(run_commit_then_500_is_adopted_not_resent)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    cJSON_Delete(emu_ctl(&t, "POST", "/_emu/script",
+        "{\"route\":\"run\",\"responses\":[{\"status\":500,\"commit\":true}]}", NULL));
+    nna_future *f = run_query(&t, NNA_EMU_AGENT_2, "Reconcile me please");
+    ck_assert(run_until_done(t.loop, f, 10));
+    ck_assert_int_eq(nna_future_status(f), NNA_OK);
+    ck_assert(nna_future_reconciled(f));
+    ck_assert_int_eq(emu_task_count(&t, NNA_EMU_AGENT_2), 1);
+    ck_assert_int_eq(emu_route_count(&t, "run"), 1);
+    ck_assert_int_eq(emu_route_count(&t, "tasks.list"), 1);
+    nna_workspace_counters wc;
+    nna_workspace_counters_get(nna_client_workspace(t.client), &wc);
+    ck_assert_uint_eq(wc.reconciled, 1);
+    nna_future_unref(f);
+    tctx_stop(&t);
+}
+END_TEST
+
+START_TEST(run_500_without_commit_is_resent_once)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    cJSON_Delete(emu_ctl(&t, "POST", "/_emu/script",
+        "{\"route\":\"run\",\"responses\":[{\"status\":500}]}", NULL));
+    nna_future *f = run_query(&t, NNA_EMU_AGENT_2, "Nothing was created");
+    ck_assert(run_until_done(t.loop, f, 10));
+    ck_assert_int_eq(nna_future_status(f), NNA_OK);
+    ck_assert(!nna_future_reconciled(f));
+    ck_assert_int_eq(emu_route_count(&t, "run"), 2);
+    ck_assert_int_eq(emu_task_count(&t, NNA_EMU_AGENT_2), 1);
+    nna_future_unref(f);
+    tctx_stop(&t);
+}
+END_TEST
+
+/* The hidden-retry trap: the server commits the run and closes a *reused* keep-alive
+ * connection without replying. libcurl would silently re-send the POST; the library must
+ * not let it, and must reconcile instead: exactly one task. */
+START_TEST(commit_then_drop_on_reused_connection_leaves_one_task)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    nna_future *warm = run_query(&t, NNA_EMU_AGENT_1, "warm the connection");
+    ck_assert(run_until_done(t.loop, warm, 10));
+    ck_assert_int_eq(nna_future_status(warm), NNA_OK);
+    nna_future_unref(warm);
+    cJSON_Delete(emu_ctl(&t, "POST", "/_emu/script",
+        "{\"route\":\"run\",\"responses\":[{\"commit\":true,\"drop\":true}]}", NULL));
+    nna_future *f = run_query(&t, NNA_EMU_AGENT_2, "dropped after commit");
+    ck_assert(run_until_done(t.loop, f, 10));
+    ck_assert_int_eq(nna_future_status(f), NNA_OK);
+    ck_assert(nna_future_reconciled(f));
+    ck_assert_int_eq(emu_task_count(&t, NNA_EMU_AGENT_2), 1);
+    ck_assert_int_eq(emu_route_count(&t, "run"), 2); /* the warm-up and the dropped one */
+    nna_future_unref(f);
+    tctx_stop(&t);
+}
+END_TEST
+
+START_TEST(reconcile_check_failing_gives_outcome_unknown)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    cJSON_Delete(emu_ctl(&t, "POST", "/_emu/script",
+        "{\"route\":\"run\",\"responses\":[{\"status\":500,\"commit\":true}]}", NULL));
+    cJSON_Delete(emu_ctl(&t, "POST", "/_emu/script",
+        "{\"route\":\"tasks.list\",\"responses\":[{\"status\":401}]}", NULL));
+    nna_future *f = run_query(&t, NNA_EMU_AGENT_2, "cannot check");
+    ck_assert(run_until_done(t.loop, f, 10));
+    ck_assert_int_eq(nna_future_status(f), NNA_EOUTCOME_UNKNOWN);
+    ck_assert_int_eq(emu_route_count(&t, "run"), 1); /* never re-sent */
+    nna_future_unref(f);
+    tctx_stop(&t);
+}
+END_TEST
+
+START_TEST(cancel_in_flight_and_queued)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    cJSON_Delete(emu_ctl(&t, "POST", "/_emu/config", "{\"latency_ms\":300}", NULL));
+    nna_future *f = nna_tasks_get(t.client, "00000000-0000-4000-8000-000000000000");
+    cb_count = 0;
+    nna_future_then(f, count_cb, NULL);
+    ev_run(t.loop, EVRUN_NOWAIT);
+    ck_assert_int_eq(nna_future_cancel(f), NNA_OK);
+    ck_assert_int_eq(cb_count, 0);                    /* on the next loop turn */
+    ck_assert(run_until_done(t.loop, f, 5));
+    ck_assert_int_eq(cb_count, 1);
+    ck_assert_int_eq(nna_future_status(f), NNA_ECANCELLED);
+    ck_assert_int_eq(nna_future_cancel(f), NNA_EBUSY);
+    nna_future_unref(f);
+    tctx_stop(&t);
+}
+END_TEST
+
+START_TEST(all_settles_after_every_member)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    enum { N = 50 };
+    nna_future *fs[N];
+    for (int i = 0; i < N; i++) {
+        char q[32];
+        snprintf(q, sizeof q, "fan-out %d", i);
+        fs[i] = run_query(&t, i % 2 ? NNA_EMU_AGENT_1 : NNA_EMU_AGENT_2, q);
+    }
+    nna_future *all = nna_future_all(fs, N);
+    ck_assert_ptr_nonnull(all);
+    ck_assert(run_until_done(t.loop, all, 20));
+    ck_assert_int_eq(nna_future_status(all), NNA_OK);
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_eq(nna_future_status(fs[i]), NNA_OK);
+        ck_assert_ptr_eq(nna_future_member(all, (size_t)i), fs[i]);
+        nna_future_unref(fs[i]);
+    }
+    nna_future_unref(all);
+    ck_assert_int_eq(emu_task_count(&t, NNA_EMU_AGENT_1) + emu_task_count(&t, NNA_EMU_AGENT_2), N);
+    tctx_stop(&t);
+}
+END_TEST
+
+static int shut_cb;
+static void count_shutdown(void *ud) { (void)ud; shut_cb++; }
+
+START_TEST(shutdown_settles_everything_once_and_frees_the_loop)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    cJSON_Delete(emu_ctl(&t, "POST", "/_emu/config", "{\"latency_ms\":200}", NULL));
+    enum { N = 20 };
+    nna_future *fs[N];
+    cb_count = 0;
+    for (int i = 0; i < N; i++) {
+        fs[i] = run_query(&t, NNA_EMU_AGENT_1, "never finishes");
+        nna_future_then(fs[i], count_cb, NULL);
+    }
+    ev_run(t.loop, EVRUN_NOWAIT);
+    shut_cb = 0;
+    nna_client_shutdown(t.client, NNA_SHUTDOWN_CANCEL, count_shutdown, NULL);
+    t.client = NULL;
+    ev_run(t.loop, 0); /* returns on its own once the library is gone */
+    ck_assert_int_eq(shut_cb, 1);
+    ck_assert_int_eq(cb_count, N);
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_eq(nna_future_status(fs[i]), NNA_ESHUTDOWN);
+        nna_future_unref(fs[i]);
+    }
+    tctx_stop(&t);
+}
+END_TEST
+
+START_TEST(drain_shutdown_lets_work_finish)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    nna_future *f = run_query(&t, NNA_EMU_AGENT_1, "drain me");
+    shut_cb = 0;
+    nna_client_shutdown(t.client, NNA_SHUTDOWN_DRAIN, count_shutdown, NULL);
+    t.client = NULL;
+    ev_run(t.loop, 0);
+    ck_assert_int_eq(shut_cb, 1);
+    ck_assert_int_eq(nna_future_status(f), NNA_OK);
+    nna_future_unref(f);
+    tctx_stop(&t);
+}
+END_TEST
+
+START_TEST(idle_keepalive_does_not_hold_the_loop)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    nna_future *f = run_query(&t, NNA_EMU_AGENT_1, "one");
+    ev_run(t.loop, 0); /* returns once the work is done, with the connection still open */
+    ck_assert_int_eq(nna_future_status(f), NNA_OK);
+    nna_future_unref(f);
+    tctx_stop(&t);
+}
+END_TEST
+
+START_TEST(private_loop_wait)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    nna_client_options o;
+    tctx_options(&t, &o);
+    nna_client *c;
+    ck_assert_int_eq(nna_client_new_ev(NULL, &o, &c), NNA_OK);
+    nna_run_options ro;
+    nna_run_options_init(&ro);
+    ro.query = "blocking";
+    nna_future *f = nna_agents_run(c, NNA_EMU_AGENT_1, &ro);
+    ck_assert_int_eq(nna_future_wait(f), NNA_OK);
+    ck_assert_ptr_nonnull(nna_future_result(f));
+    nna_future_unref(f);
+    nna_future *g = nna_tasks_get(c, "00000000-0000-4000-8000-000000000000");
+    nna_client_free(c); /* settles g with NNA_ESHUTDOWN */
+    ck_assert_int_eq(nna_future_status(g), NNA_ESHUTDOWN);
+    nna_future_unref(g);
+    /* wait on a borrowed loop refuses to run it */
+    nna_future *h = nna_tasks_get(t.client, "00000000-0000-4000-8000-000000000000");
+    ck_assert_int_eq(nna_future_wait(h), NNA_EBUSY);
+    nna_future_unref(h);
+    tctx_stop(&t);
+}
+END_TEST
+
+START_TEST(generic_request)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    nna_future *f = nna_client_request(t.client, "GET", "/agents", "limit=2", NULL, 1);
+    ck_assert(run_until_done(t.loop, f, 10));
+    ck_assert_int_eq(nna_future_status(f), NNA_OK);
+    const cJSON *j = nna_future_result(f);
+    ck_assert(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "data")));
+    nna_future_unref(f);
+    f = nna_client_request(t.client, "GET", "bad path", NULL, NULL, 1);
+    ck_assert(run_until_done(t.loop, f, 5));
+    ck_assert_int_eq(nna_future_status(f), NNA_EINVAL);
+    nna_future_unref(f);
+    tctx_stop(&t);
+}
+END_TEST
+
+static nna_client *cb_client;
+static void free_client_in_cb(nna_future *f, void *ud)
+{
+    (void)f; (void)ud;
+    nna_client_shutdown(cb_client, NNA_SHUTDOWN_CANCEL, count_shutdown, NULL);
+}
+
+START_TEST(callback_may_shut_the_client_down)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    cb_client = t.client;
+    nna_future *a = run_query(&t, NNA_EMU_AGENT_1, "first");
+    nna_future *b = nna_tasks_get(t.client, "00000000-0000-4000-8000-000000000000");
+    cJSON_Delete(emu_ctl(&t, "POST", "/_emu/config", "{\"latency_ms\":100}", NULL));
+    nna_future_then(a, free_client_in_cb, NULL);
+    shut_cb = 0;
+    t.client = NULL;
+    ev_run(t.loop, 0);
+    ck_assert_int_eq(shut_cb, 1);
+    ck_assert(nna_future_done(b));
+    nna_future_unref(a);
+    nna_future_unref(b);
+    tctx_stop(&t);
+}
+END_TEST
+
+Suite *engine_suite(void)
+{
+    Suite *s = suite_create("engine");
+    TCase *u = tcase_create("unit");
+    tcase_add_test(u, timer_heap_orders_and_rearms_lazily);
+    tcase_add_test(u, release_waits_for_the_outermost_call);
+    tcase_add_test(u, status_table_is_consistent);
+    suite_add_tcase(s, u);
+    TCase *i = tcase_create("integration");
+    tcase_set_timeout(i, 60);
+    tcase_add_test(i, run_then_get_end_to_end);
+    tcase_add_test(i, http_errors_keep_status_and_text);
+    tcase_add_test(i, bad_key_is_401_and_never_in_error_text);
+    tcase_add_test(i, invalid_input_fails_without_sending);
+    tcase_add_test(i, server_errors_are_retried_then_succeed);
+    tcase_add_test(i, server_errors_forever_stop_at_max_attempts);
+    tcase_add_test(i, rate_limited_is_retried_after_retry_after);
+    tcase_add_test(i, run_commit_then_500_is_adopted_not_resent);
+    tcase_add_test(i, run_500_without_commit_is_resent_once);
+    tcase_add_test(i, commit_then_drop_on_reused_connection_leaves_one_task);
+    tcase_add_test(i, reconcile_check_failing_gives_outcome_unknown);
+    tcase_add_test(i, cancel_in_flight_and_queued);
+    tcase_add_test(i, all_settles_after_every_member);
+    tcase_add_test(i, shutdown_settles_everything_once_and_frees_the_loop);
+    tcase_add_test(i, drain_shutdown_lets_work_finish);
+    tcase_add_test(i, idle_keepalive_does_not_hold_the_loop);
+    tcase_add_test(i, private_loop_wait);
+    tcase_add_test(i, generic_request);
+    tcase_add_test(i, callback_may_shut_the_client_down);
+    suite_add_tcase(s, i);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(engine_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
