@@ -207,7 +207,7 @@ cJSON *nna_future_take_json(nna_future *f)
 
 const void *nna_future_result(const nna_future *f)
 {
-    return f && f->settled && f->status == NNA_OK ? f->result : NULL;
+    return f && f->settled ? f->result : NULL;
 }
 
 long nna_future_http_status(const nna_future *f) { return f ? f->http_status : 0; }

@@ -2,6 +2,7 @@
 # (core + libev binding) and, when libuv is found, libnna-uv (core + libuv binding), so a
 # libuv program never links libev.
 include lib/pure.mk
+include lib/api.mk
 
 noinst_LTLIBRARIES += lib/libnnacore.la
 lib_libnnacore_la_SOURCES = \
@@ -18,7 +19,8 @@ lib_libnnacore_la_SOURCES = \
 	lib/url.c lib/url.h \
 	lib/uuid.c lib/uuid.h \
 	lib/task_parse.c lib/api_internal.h \
-	lib/tasks.c lib/run.c
+	lib/tasks.c lib/run.c \
+	$(NNA_API_SOURCES)
 lib_libnnacore_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) $(OPENSSL_CFLAGS)
 lib_libnnacore_la_LIBADD = $(CURL_LIBS) $(CJSON_LIBS) $(OPENSSL_LIBS) $(M_LIBS)
 

@@ -2,6 +2,10 @@
 # tests in tests/emu (rules in tools/emu/local.mk); the library's integration tests here
 # run real HTTP against an in-process nna-emu on an ephemeral loopback port.
 include tests/unit/local.mk
+include tests/api.mk
+include tests/uv.mk
+include tests/reliability.mk
+include tests/cli/local.mk
 
 TEST_LIB_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS) -I$(top_srcdir)/tools/emu
 TEST_LIB_LDADD = lib/libnna.la tools/emu/libnnaemu.la $(CHECK_LIBS) $(CJSON_LIBS) $(EV_LIBS) $(M_LIBS)

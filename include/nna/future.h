@@ -65,7 +65,9 @@ const struct cJSON *nna_future_json(const nna_future *f);
 struct cJSON *nna_future_take_json(nna_future *f);
 
 /* The typed result of the operation (its type is named by the call that made the future,
- * e.g. nna_task for nna_tasks_get), or NULL on failure. Borrowed. */
+ * e.g. nna_task for nna_tasks_get), or NULL when there is none: always set on NNA_OK, and
+ * also on the task-outcome statuses of a wait (NNA_ETASK_FAILED, NNA_ETASK_STOPPED,
+ * NNA_EINPUT_NEEDED, NNA_EREVIEW). Borrowed. */
 const void *nna_future_result(const nna_future *f);
 
 /* Details of how the operation ended. */
