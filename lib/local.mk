@@ -29,3 +29,4 @@ lib_libnna_la_SOURCES = lib/loop_ev.c
 lib_libnna_la_CFLAGS = $(AM_CFLAGS) $(EV_CFLAGS) $(CJSON_CFLAGS)
 lib_libnna_la_LIBADD = lib/libnnacore.la $(EV_LIBS)
 lib_libnna_la_LDFLAGS = $(AM_LDFLAGS) -version-info $(NNA_LT_VERSION) -export-symbols-regex '^nna_'
+include lib/uv.mk

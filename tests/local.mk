@@ -15,3 +15,10 @@ TESTS += tests/test_engine
 tests_test_engine_SOURCES = tests/test_engine.c tests/testutil.c tests/testutil.h
 tests_test_engine_CFLAGS = $(TEST_LIB_CFLAGS)
 tests_test_engine_LDADD = $(TEST_LIB_LDADD)
+
+# Each public header compiles alone as C and as C++.
+dist_check_SCRIPTS += tests/headers.sh
+TESTS += tests/headers.sh
+# The README's example program keeps compiling.
+dist_check_SCRIPTS += tests/readme.sh
+TESTS += tests/readme.sh

@@ -1,0 +1,1 @@
+# libuv binding (filled by the uv work)
