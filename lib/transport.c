@@ -9,7 +9,10 @@
  * Non-idempotent requests are sent through a read callback with no seek callback: libcurl
  * cannot rewind the body, so when a reused keep-alive connection dies before the reply,
  * libcurl reports CURLE_SEND_FAIL_REWIND instead of silently sending the POST again (which
- * for run creation would be the blind retry the API forbids). The pipeline then reconciles. */
+ * for run creation would be the blind retry the API forbids). The pipeline then reconciles.
+ * (libcurl only re-sends silently when no body byte had left; a server cannot have acted
+ * on a POST whose body it never received, except a POST without a body: those get a
+ * connection of their own, see set_request.) */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -413,28 +416,29 @@ static int set_body(nna_xfer *x, const nna_http_request *req)
     CURL *e = x->easy;
     if (req->nparts) return build_mime(x, req);
     curl_easy_setopt(e, CURLOPT_MIMEPOST, NULL);
-    if (!req->body) {
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
-        return 0;
+    if (req->body) {
+        x->headers = curl_slist_append(x->headers, "Content-Type: application/json");
+        if (!x->headers) return -1;
     }
-    x->headers = curl_slist_append(x->headers, "Content-Type: application/json");
-    if (!x->headers) return -1;
     if (!req->no_rewind) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
         curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->body);
         return 0;
     }
-    x->body = malloc(req->body_len + 1);
+    /* Non-idempotent: even an empty body goes through the read callback, so that libcurl
+     * has nothing it could rewind and send again. */
+    size_t len = req->body ? req->body_len : 0;
+    x->body = malloc(len + 1);
     if (!x->body) return -1;
-    memcpy(x->body, req->body, req->body_len);
-    x->body_len = req->body_len;
+    if (len) memcpy(x->body, req->body, len);
+    x->body_len = len;
     x->body_off = 0;
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
     curl_easy_setopt(e, CURLOPT_READDATA, x);
     curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, NULL); /* cannot rewind: see the file comment */
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     return 0;
 }
 
@@ -449,13 +453,20 @@ static int set_request(nna_transport *t, nna_xfer *x, const nna_http_request *re
     curl_easy_setopt(e, CURLOPT_URL, req->url);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(req->timeout > 0 ? req->timeout * 1000.0 : 0));
     curl_easy_setopt(e, CURLOPT_PIPEWAIT, strncmp(req->url, "https:", 6) == 0 ? 1L : 0L);
+    /* libcurl re-sends a request silently when a reused connection dies before any reply
+     * byte, unless body bytes were sent and cannot be rewound. A non-idempotent POST with
+     * no body has nothing to block that with, so it gets a connection of its own (there
+     * libcurl never retries). These calls are rare: the cost is one connection setup. */
+    long own_conn = req->no_rewind && !req->body && !req->nparts && !is_get;
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, own_conn);
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, own_conn);
     if (is_get) {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
     } else {
         curl_easy_setopt(e, CURLOPT_POST, 1L);
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, is_post ? NULL : req->method);
-        if (!req->body && !req->nparts) {
+        if (!req->body && !req->nparts && !req->no_rewind) {
             curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
             curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, "");
         } else if (set_body(x, req) != 0) {
