@@ -28,3 +28,27 @@ EXTRA_DIST += fuzz/build.sh fuzz/run.sh \
 	fuzz/corpus/fuzz_retry_after/ows \
 	fuzz/corpus/fuzz_retry_after/past \
 	fuzz/corpus/fuzz_retry_after/rfc850
+# Parsers of the typed API (task, agent, page, message bodies).
+EXTRA_DIST += \
+	fuzz/fuzz_task_json.c \
+	fuzz/fuzz_task_json.dict \
+	fuzz/corpus/fuzz_task_json/ack \
+	fuzz/corpus/fuzz_task_json/odd \
+	fuzz/corpus/fuzz_task_json/result_feed \
+	fuzz/corpus/fuzz_task_json/summary_object \
+	fuzz/corpus/fuzz_task_json/summary_string \
+	fuzz/corpus/fuzz_task_json/task \
+	fuzz/fuzz_agent_json.c \
+	fuzz/fuzz_agent_json.dict \
+	fuzz/corpus/fuzz_agent_json/agent \
+	fuzz/corpus/fuzz_agent_json/odd \
+	fuzz/fuzz_page_json.c \
+	fuzz/fuzz_page_json.dict \
+	fuzz/corpus/fuzz_page_json/agents \
+	fuzz/corpus/fuzz_page_json/empty_cursor \
+	fuzz/corpus/fuzz_page_json/tasks \
+	fuzz/corpus/fuzz_page_json/versions \
+	fuzz/fuzz_messages_json.c \
+	fuzz/fuzz_messages_json.dict \
+	fuzz/corpus/fuzz_messages_json/conversation \
+	fuzz/corpus/fuzz_messages_json/only_user

@@ -1,6 +1,8 @@
-# Public headers, installed under $(includedir)/nna. Each one compiles alone in C and C++
-# (tests/headers checks that).
-nobase_include_HEADERS += \
+# Public headers, installed as $(includedir)/nna/*.h. Each one compiles alone in C and C++
+# (tests/headers.sh checks that). The API and libuv parts install theirs the same way from
+# lib/api.mk and lib/uv.mk.
+nnaincludedir = $(includedir)/nna
+nnainclude_HEADERS = \
 	include/nna/nna.h \
 	include/nna/status.h \
 	include/nna/loop.h \

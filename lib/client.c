@@ -48,7 +48,8 @@ static void run_deferred(nna_timer *t, void *arg)
  * idle connections alone must not keep it alive. */
 void nna_client_update_keepalive(nna_client *c)
 {
-    nna_loop_keepalive(&c->loop, c->nops > 0 || c->dq_head != NULL);
+    nna_loop_keepalive(&c->loop, c->nops > 0 || c->dq_head != NULL ||
+                                 c->composites_busy > 0);
 }
 
 void nna_client_defer(nna_client *c, nna_future *f)
@@ -105,6 +106,7 @@ static void copy_policy(nna_client *c, const nna_client_options *o)
 }
 
 static void release_backend_done(void *arg) { (void)arg; }
+static void teardown(void *arg);
 
 nna_status nna_client_new_custom(const nna_loop_ops *ops, void *backend,
                                  const nna_client_options *o, nna_client **out)
@@ -152,7 +154,8 @@ nna_status nna_client_new_custom(const nna_loop_ops *ops, void *backend,
         if (nna_workspace_new(&wo, &c->ws) != NNA_OK) c->ws = NULL;
     }
     if (!c->tp || !c->ws || nna_ws_attach(c->ws, c) != 0) {
-        nna_client_shutdown(c, NNA_SHUTDOWN_CANCEL, NULL, NULL);
+        c->shutting = c->teardown_ready = 1; /* nothing is pending: release it all now */
+        teardown(c);
         return NNA_ENOMEM;
     }
     *out = c;
@@ -174,6 +177,7 @@ static void after_close(void *arg)
 static void teardown(void *arg)
 {
     nna_client *c = arg;
+    while (c->composites) c->composites->abort(c->composites); /* idle ones (a watch) */
     nna_reconcile_free_all(c);
     nna_future_orphans_release(&c->orphans);
     if (c->ws) {
@@ -198,7 +202,16 @@ static void teardown(void *arg)
 
 void nna_client_maybe_finish(nna_client *c)
 {
-    if (!c->shutting || c->aborting || c->nops > 0 || c->dq_head || c->teardown_ready) return;
+    if (!c->shutting || c->aborting || c->nops > 0 || c->dq_head || c->composites_busy ||
+        c->teardown_ready) return;
+    if (!c->private_loop && c->loop.depth == 0) {
+        /* Called from outside the loop (a shutdown with nothing pending): the shutdown
+         * callback must still come from the loop, so finish on its next turn (run_deferred
+         * calls back here) and keep the loop running until then. */
+        nna_timer_start(&c->loop, &c->dq_timer, 0);
+        nna_loop_keepalive(&c->loop, 1);
+        return;
+    }
     c->teardown_ready = 1;
     /* A private loop is destroyed by nna_client_free, outside the loop; never from a
      * callback running inside it. */
@@ -216,6 +229,7 @@ void nna_client_shutdown(nna_client *c, nna_shutdown_mode mode, nna_shutdown_cb 
     c->shutdown_ud = user_data;
     if (mode == NNA_SHUTDOWN_CANCEL) {
         c->aborting = 1; /* the client must outlive the loop over its ops */
+        while (c->composites) c->composites->abort(c->composites);
         nna_ops_abort_all(c);
         c->aborting = 0;
     }
@@ -240,8 +254,11 @@ void nna_client_free(nna_client *c)
     }
     /* Private loop: settle everything, run the remaining callbacks, then tear down here,
      * outside the loop, and destroy it. */
-    c->shutting = 0; /* allow the call below even after an earlier nna_client_shutdown */
-    nna_client_shutdown(c, NNA_SHUTDOWN_CANCEL, NULL, NULL);
+    /* Allow the call below even after an earlier nna_client_shutdown, keeping its cb. */
+    nna_shutdown_cb cb = c->shutting ? c->shutdown_cb : NULL;
+    void *ud = c->shutting ? c->shutdown_ud : NULL;
+    c->shutting = 0;
+    nna_client_shutdown(c, NNA_SHUTDOWN_CANCEL, cb, ud);
     while (!c->teardown_ready && nna_client_run_once(c) == 0) {}
     teardown(c);
 }

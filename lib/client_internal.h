@@ -12,6 +12,23 @@
 typedef struct nna_op nna_op;
 typedef struct nna_reconciler nna_reconciler;
 
+/* A composite operation (walk, wait, watch) that can sit between requests on a timer of
+ * its own. The client ends every registered one at shutdown (a cancelling shutdown at once,
+ * any other at teardown), and keeps the loop alive and a draining shutdown waiting while
+ * one is busy (lib/composite.c). */
+typedef struct nna_composite nna_composite;
+struct nna_composite {
+    void (*abort)(nna_composite *x);  /* shutdown: settle with NNA_ESHUTDOWN, stop every
+                                         timer and request, and untrack */
+    nna_composite *prev, *next;
+    int tracked, busy;
+};
+void nna_composite_track(nna_client *c, nna_composite *x);
+/* busy: work is pending (keeps the loop alive, delays a draining shutdown's end). */
+void nna_composite_busy(nna_client *c, nna_composite *x, int busy);
+/* Idempotent; lets a draining shutdown finish once the last busy one leaves. */
+void nna_composite_untrack(nna_client *c, nna_composite *x);
+
 struct nna_client {
     nna_loop        loop;
     nna_transport  *tp;
@@ -33,6 +50,8 @@ struct nna_client {
     nna_op         *ops;
     size_t          nops;
     nna_reconciler *reconcilers;     /* per agent, run-creation checks in progress */
+    nna_composite  *composites;      /* walks, waits and watches */
+    unsigned        composites_busy; /* of them, those with work pending */
     struct nna_idset *claimed;       /* task ids our run creations own */
     char           *key;             /* the API key, only to scrub it from error texts */
     /* shutdown */

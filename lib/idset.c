@@ -1,5 +1,7 @@
-/* A set of UUIDs: open addressing over 128-bit keys (16 bytes each, no strings kept),
- * so remembering 100,000 created tasks costs about 3 MB. */
+/* A set of task ids: open addressing over 128-bit keys (16 bytes each, no strings kept),
+ * so remembering 100,000 created tasks costs about 3 MB. A UUID is its own key; any other
+ * id (the API documents UUIDs, but a claim must never be lost to a format surprise) is
+ * hashed to 128 bits. */
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
@@ -51,10 +53,25 @@ static int grow(nna_idset *s)
     return 0;
 }
 
+/* FNV-1a, twice with different offsets, for ids that are not UUIDs. */
+static void key_of(const char *id, uint8_t k[16])
+{
+    if (nna_uuid_parse(id, k) == 0) return;
+    uint64_t a = 0xcbf29ce484222325ULL, b = 0x84222325cbf29ce4ULL;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++) {
+        a = (a ^ *p) * 0x100000001b3ULL;
+        b = (b ^ *p) * 0x100000001b3ULL;
+        b ^= b >> 31;
+    }
+    memcpy(k, &a, 8);
+    memcpy(k + 8, &b, 8);
+}
+
 int nna_idset_add(nna_idset *s, const char *id)
 {
     uint8_t k[16];
-    if (nna_uuid_parse(id, k) != 0) return -1;
+    if (!id) return -1;
+    key_of(id, k);
     if ((s->len + 1) * 4 > s->cap * 3 && grow(s) != 0) return -1;
     size_t i = slot_of(s, k);
     if (s->used[i]) return 0;
@@ -67,6 +84,7 @@ int nna_idset_add(nna_idset *s, const char *id)
 int nna_idset_has(const nna_idset *s, const char *id)
 {
     uint8_t k[16];
-    if (!s->cap || nna_uuid_parse(id, k) != 0) return 0;
+    if (!s->cap || !id) return 0;
+    key_of(id, k);
     return s->used[slot_of(s, k)];
 }

@@ -3,6 +3,7 @@
 #ifndef NNA_OP_H
 #define NNA_OP_H
 
+#include <stdint.h>
 #include <cjson/cJSON.h>
 #include "client_internal.h"
 
@@ -32,7 +33,7 @@ struct nna_op {
     nna_client     *c;
     nna_future     *f;
     nna_op         *next, *prev;        /* the client's list of live ops */
-    nna_op         *qnext;              /* limiter queue link */
+    nna_op         *qnext, *qprev;      /* limiter queue links */
     struct nna_wsq *queue;              /* the limiter queue it sits in, or NULL */
     char           *url;                /* full URL, owned */
     const char     *path;               /* points into url: path and query after the host */
@@ -43,14 +44,20 @@ struct nna_op {
     char            method[8];
     unsigned char   kind, klass, state;
     unsigned char   sent_before;        /* a previous attempt may have reached the server */
-    unsigned char   budgeted;           /* the next send is a retry paid from the retry budget */
     unsigned char   probe;              /* this attempt is the health gate's probe */
+    unsigned char   was_probe;          /* the last attempt was a failed probe: requeue at
+                                           the back so the next probe is another op */
+    unsigned char   last_cls;           /* nna_retry_class of the last attempt */
+    unsigned char   resend;             /* reconciling: re-send when nothing is found (else
+                                           settle with final_status) */
+    nna_status      final_status;       /* reconciling with no retry left: status if not found */
+    char           *final_error;        /* ... and its text (owned) */
     nna_retry_state rs;
     unsigned        attempts;           /* requests handed to curl */
     double          deadline;           /* absolute loop time, or INFINITY */
     double          t0_wall;            /* run creation: wall clock before the first attempt */
-    double          retry_at;           /* when a waiting retry may go (limiter) */
-    nna_timer       timer;              /* deadline while queued; back-off; settle delay */
+    double          retry_at;           /* reconciling: the back-off before a re-send (s) */
+    nna_timer       timer;              /* deadline while queued or reconciling; back-off */
     nna_xfer       *xfer;
     nna_op_parse_fn parse;
     char            group[40];          /* fairness key (agent id) for run creations */
@@ -58,6 +65,9 @@ struct nna_op {
     nna_op         *rnext;              /* reconciler batch link */
     nna_reconciler *blocking;           /* a reconciliation waits for this attempt's reply */
     double          sent_at;            /* loop time the current attempt left */
+    long            last_http;          /* HTTP status of the last attempt, 0 = none */
+    uint64_t        pace_id;            /* the limiter's id of the current attempt */
+    nna_op         *fnext;              /* limiter: ops it is about to fail */
 };
 
 typedef struct nna_op_spec {
@@ -85,6 +95,11 @@ void nna_op_send(nna_op *op);
 void nna_op_finish(nna_op *op, nna_status st, cJSON *json, const char *error);
 /* Shutdown: settle every live op of the client with NNA_ESHUTDOWN. */
 void nna_ops_abort_all(nna_client *c);
-/* Queues a run again after reconciliation found no task for it. */
-void nna_op_resend(nna_op *op);
+/* Settles an op the limiter refuses (queued, or about to be): NNA_ERATE_LIMITED when the
+ * 429 pause outlasts its deadline; retry_after (s, < 0 = none) is reported by the future. */
+void nna_op_reject(nna_op *op, nna_status st, double retry_after);
+/* Schedules the next attempt `delay` seconds from now, stretched to the retry budget's
+ * pace when the last attempt met server or transport trouble, within the deadline
+ * (reconcile.c calls it when no task was found for a run). */
+void nna_op_retry_later(nna_op *op, double delay);
 #endif

@@ -4,11 +4,19 @@
  *                                                     ├─ 4xx: settle with the HTTP error
  *                                                     ├─ 429/5xx/network: back-off timer,
  *                                                     │   then queued again (front)
+ *                                                     ├─ unsafe POST in doubt: settle
+ *                                                     │   NNA_EOUTCOME_UNKNOWN
  *                                                     └─ run creation in doubt: reconcile
+ *                                                         (then adopt, re-send or settle)
  *
  * The retry rules are the pure functions of retry.c; this file only applies them. One timer
- * per op serves as the deadline while queued, the back-off while waiting and the settle
- * delay while reconciling. */
+ * per op serves as the deadline while queued or reconciling and as the back-off while
+ * waiting (a back-off never reaches past the deadline: retry.c refuses such a retry).
+ * Time spent queued counts toward the deadline; the per-attempt timeout is the smaller of
+ * request_timeout and what is left of the deadline. Cancellation works in every state and
+ * sends nothing more: a queued op leaves its queue, a waiting one stops its timer, one in
+ * flight aborts its transfer and frees its slot, one reconciling leaves the check (which
+ * stops when nobody is left for it). */
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -67,6 +75,7 @@ static nna_form_part *copy_parts(const nna_form_part *p, size_t n)
 
 static void op_free(nna_op *op)
 {
+    free(op->final_error);
     free(op->url);
     free(op->body);
     free(op->parts);
@@ -119,7 +128,7 @@ nna_future *nna_op_submit(nna_client *c, const nna_op_spec *spec)
     if (spec->group) snprintf(op->group, sizeof op->group, "%s", spec->group);
     double dl = spec->deadline >= 0 ? spec->deadline : c->deadline;
     op->deadline = dl > 0 ? nna_loop_now(&c->loop) + dl : INFINITY;
-    op->t0_wall = wall_now();
+    op->t0_wall = wall_now(); /* reset just before the first attempt */
     nna_timer_init(&op->timer, on_timer, op);
     if (spec->kind == NNA_OP_RUN && spec->match_query) {
         op->match_query = strdup(spec->match_query); /* for reconciliation */
@@ -150,8 +159,9 @@ void nna_op_finish(nna_op *op, nna_status st, cJSON *json, const char *error)
         op->xfer = NULL;
     }
     if (op->state == NNA_OPS_RECONCILE) nna_reconcile_forget(op);
-    if (op->blocking) nna_reconcile_unblock(op);
+    /* A success claims its task before any check waiting for this reply may decide. */
     if (st == NNA_OK && op->kind == NNA_OP_RUN) nna_reconcile_claim(c, json);
+    if (op->blocking) nna_reconcile_unblock(op);
     op->state = NNA_OPS_DONE;
     unlink_op(c, op);
     f->attempts = op->attempts;
@@ -170,20 +180,31 @@ void nna_op_finish(nna_op *op, nna_status st, cJSON *json, const char *error)
     nna_client_maybe_finish(c);
 }
 
+void nna_op_reject(nna_op *op, nna_status st, double retry_after)
+{
+    if (retry_after >= 0) op->f->retry_after = retry_after;
+    nna_op_finish(op, st, NULL, st == NNA_ERATE_LIMITED
+                  ? "rate limited: the workspace's 429 pause outlasts the deadline" : NULL);
+}
+
 static void on_cancel(void *ctx)
 {
     nna_op *op = ctx;
     nna_client *c = op->c;
+    nna_workspace *ws = c->ws;
+    nna_ws_hold(ws);
     switch (op->state) {
     case NNA_OPS_QUEUED: nna_ws_remove(c->ws, op); break;
     case NNA_OPS_INFLIGHT:
         nna_xfer_abort(c->tp, op->xfer);
         op->xfer = NULL;
-        nna_ws_attempt_done(c->ws, op, 0, NNA_RC_FATAL, -1);
+        op->state = NNA_OPS_NEW; /* out of flight: the slot is freed below */
+        nna_ws_attempt_abandoned(c->ws, op, 0);
         break;
-    default: break;
+    default: break; /* back-off: the timer stops; reconciling: finish leaves the check */
     }
     nna_op_finish(op, op->f->cancelling ? NNA_ESHUTDOWN : NNA_ECANCELLED, NULL, NULL);
+    nna_ws_release(ws);
 }
 
 void nna_ops_abort_all(nna_client *c)
@@ -207,7 +228,8 @@ void nna_op_send(nna_op *op)
     nna_timer_stop(&c->loop, &op->timer);
     op->state = NNA_OPS_INFLIGHT;
     if (remaining <= 0) {
-        nna_ws_attempt_done(c->ws, op, 0, NNA_RC_FATAL, -1);
+        op->state = NNA_OPS_NEW;
+        nna_ws_attempt_abandoned(c->ws, op, 1);
         nna_op_finish(op, NNA_EDEADLINE, NULL, NULL);
         return;
     }
@@ -218,9 +240,11 @@ void nna_op_send(nna_op *op)
         .parts = op->parts, .nparts = op->nparts, .no_rewind = op->kind != NNA_OP_IDEMPOTENT,
         .timeout = isfinite(timeout) ? timeout : 0,
     };
+    if (op->attempts == 0) op->t0_wall = wall_now();
     op->xfer = nna_xfer_start(c->tp, &req, on_xfer_done, op);
     if (!op->xfer) {
-        nna_ws_attempt_done(c->ws, op, 0, NNA_RC_FATAL, -1);
+        op->state = NNA_OPS_NEW;
+        nna_ws_attempt_abandoned(c->ws, op, 1);
         nna_op_finish(op, op->nparts ? NNA_EIO : NNA_ENOMEM, NULL,
                       op->nparts ? "could not read a file to upload" : NULL);
         return;
@@ -256,13 +280,29 @@ static nna_status status_for(nna_retry_class cls, long http, nna_status decided)
     return decided;
 }
 
-static void schedule_retry(nna_op *op, double delay, long http, nna_retry_class cls)
+static void schedule_retry(nna_op *op, double delay)
 {
     nna_client *c = op->c;
+    nna_retry_class cls = (nna_retry_class)op->last_cls;
     op->state = NNA_OPS_BACKOFF;
-    op->retry_at = nna_loop_now(&c->loop) + delay;
-    nna_ws_emit(c->ws, NNA_WS_RETRY_SCHEDULED, delay, cls == NNA_RC_NETWORK || cls == NNA_RC_UNSENT ? 0 : http, op);
+    nna_ws_emit(c->ws, NNA_WS_RETRY_SCHEDULED, delay,
+                cls == NNA_RC_NETWORK || cls == NNA_RC_UNSENT ? 0 : op->last_http, op);
     nna_timer_start(&c->loop, &op->timer, delay);
+}
+
+void nna_op_retry_later(nna_op *op, double delay)
+{
+    nna_client *c = op->c;
+    if (op->last_cls == NNA_RC_SERVER || op->last_cls == NNA_RC_NETWORK) {
+        /* Paid from the workspace's retry budget: beyond it the retry waits for its token,
+         * but never so long that the budget alone makes the operation miss its deadline. */
+        double w = nna_ws_retry_budget_wait(c->ws);
+        if (w > delay) {
+            double limit = (op->deadline - nna_loop_now(&c->loop)) * 0.9;
+            delay = w < limit ? w : (delay > limit ? delay : limit);
+        }
+    }
+    schedule_retry(op, delay);
 }
 
 /* After a failed attempt: retry, reconcile, or settle. */
@@ -271,6 +311,8 @@ static void after_failure(nna_op *op, const nna_http_response *r, nna_retry_clas
 {
     nna_client *c = op->c;
     if (cls != NNA_RC_UNSENT) op->rs.server_attempts++;
+    op->last_cls = (unsigned char)cls;
+    op->last_http = r->status;
     int in_doubt = op->kind != NNA_OP_IDEMPOTENT && (cls == NNA_RC_SERVER || cls == NNA_RC_NETWORK);
     char *err = nna_error_text(r->status, json, r->body, r->body_len, r->error, c);
     if (in_doubt && (op->kind != NNA_OP_RUN || !c->reconcile_runs)) {
@@ -281,6 +323,22 @@ static void after_failure(nna_op *op, const nna_http_response *r, nna_retry_clas
     double remaining = op->deadline - nna_loop_now(&c->loop);
     nna_retry_decision d = nna_retry_decide(&c->policy, &op->rs, cls, ra, remaining,
                                             nna_rng_uniform(&c->rng));
+    if (in_doubt) {
+        /* Run creation whose outcome is unknown: look before anything else, even when no
+         * retry is left (the task may exist; only the check can tell). */
+        cJSON_Delete(json);
+        op->resend = (unsigned char)d.retry;
+        if (!d.retry) {
+            op->final_status = status_for(cls, r->status, d.status);
+            op->final_error = err;
+        } else {
+            free(err);
+        }
+        op->state = NNA_OPS_RECONCILE;
+        if (isfinite(op->deadline)) nna_timer_start_at(&c->loop, &op->timer, op->deadline);
+        nna_reconcile_start(op, d.delay);
+        return;
+    }
     if (!d.retry) {
         nna_op_finish(op, status_for(cls, r->status, d.status), json, err);
         free(err);
@@ -290,16 +348,7 @@ static void after_failure(nna_op *op, const nna_http_response *r, nna_retry_clas
     cJSON_Delete(json);
     if (cls == NNA_RC_RATE) op->rs.rate_retries++;
     if (cls == NNA_RC_UNSENT) op->rs.unsent_retries++;
-    /* Retries after server or network trouble are paid from the workspace's retry budget,
-     * so a sick server is not hammered; 429 retries are governed by the gate instead. */
-    op->budgeted = cls == NNA_RC_SERVER || cls == NNA_RC_NETWORK;
-    if (in_doubt) {
-        /* Run creation whose outcome is unknown: look before re-sending. */
-        op->state = NNA_OPS_RECONCILE;
-        nna_reconcile_start(op, d.delay);
-        return;
-    }
-    schedule_retry(op, d.delay, r->status, cls);
+    nna_op_retry_later(op, d.delay);
 }
 
 static void on_xfer_done(void *arg, const nna_http_response *r)
@@ -307,7 +356,9 @@ static void on_xfer_done(void *arg, const nna_http_response *r)
     nna_op *op = arg;
     nna_client *c = op->c;
     op->xfer = NULL;
-    if (op->blocking) nna_reconcile_unblock(op);
+    /* A check waiting for this reply decides only after the reply is recorded below. */
+    nna_reconciler *blocked = op->blocking;
+    op->blocking = NULL;
     trace(op, r);
     nna_retry_class cls;
     switch (r->result) {
@@ -318,27 +369,31 @@ static void on_xfer_done(void *arg, const nna_http_response *r)
     default: cls = NNA_RC_FATAL; break;
     }
     double ra = r->result == NNA_XFER_HTTP ? parse_retry_after(r) : -1;
-    op->f->http_status = r->status;
+    if (r->result == NNA_XFER_HTTP) op->f->http_status = r->status;
     if (ra >= 0) op->f->retry_after = ra;
     if (cls != NNA_RC_UNSENT) op->sent_before = 1;
-    nna_ws_attempt_done(c->ws, op, r->status, cls, ra);
+    op->state = NNA_OPS_NEW; /* between states until decided below */
+    /* The slot is free and the limits adapted now, but nothing else is sent or settled
+     * (no other op's callbacks) until this op is handled. */
+    nna_workspace *ws = c->ws;
+    nna_ws_hold(ws);
+    nna_ws_attempt_done(ws, op, r->status, cls, ra);
     if (r->result == NNA_XFER_TOO_LARGE || r->result == NNA_XFER_LOCAL) {
         nna_op_finish(op, r->result == NNA_XFER_LOCAL ? NNA_EIO : NNA_EPROTOCOL, NULL, r->error);
-        return;
-    }
-    cJSON *json = r->body_len ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
-    if (cls == NNA_RC_OK) {
-        if (!json) {
-            nna_op_finish(op, NNA_EPROTOCOL, NULL, "2xx response without a JSON body");
-            return;
+    } else {
+        cJSON *json = r->body_len ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
+        if (cls == NNA_RC_OK) {
+            if (!json) nna_op_finish(op, NNA_EPROTOCOL, NULL, "2xx response without a JSON body");
+            else nna_op_finish(op, NNA_OK, json, NULL);
+        } else {
+            after_failure(op, r, cls, ra, json);
         }
-        nna_op_finish(op, NNA_OK, json, NULL);
-        return;
     }
-    after_failure(op, r, cls, ra, json);
+    nna_reconcile_unblocked(blocked);
+    nna_ws_release(ws);
 }
 
-/* The op's one timer: deadline while queued, end of back-off, end of the settle delay. */
+/* The op's one timer: deadline while queued or reconciling, end of back-off. */
 static void on_timer(nna_timer *t, void *arg)
 {
     (void)t;
@@ -354,16 +409,12 @@ static void on_timer(nna_timer *t, void *arg)
         if (isfinite(op->deadline)) nna_timer_start_at(&c->loop, &op->timer, op->deadline);
         nna_ws_enqueue(c->ws, op, 1);
         break;
+    case NNA_OPS_RECONCILE:
+        nna_op_finish(op, NNA_EOUTCOME_UNKNOWN, NULL,
+                      "the deadline passed while checking whether the run was created: "
+                      "outcome unknown");
+        break;
     default:
         break;
     }
-}
-
-/* Re-sends a run after reconciliation found nothing (called by reconcile.c). */
-void nna_op_resend(nna_op *op)
-{
-    nna_client *c = op->c;
-    op->state = NNA_OPS_QUEUED;
-    if (isfinite(op->deadline)) nna_timer_start_at(&c->loop, &op->timer, op->deadline);
-    nna_ws_enqueue(c->ws, op, 1);
 }

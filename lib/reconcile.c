@@ -1,18 +1,24 @@
 /* Reconcile-before-retry for run creation (spec §5.3).
  *
- * Each agent with runs in doubt has one reconciler. A run in doubt joins the reconciler's
- * waiting list; after a short settle delay (the server may still be committing) one walk of
- * GET /tasks?agent_id=A&created_after=T (T = the earliest t0 of the round minus a skew
- * margin) collects the candidates. The decision then waits until every run of that agent
- * that was in flight when the walk ended has answered, so a task created by a run whose
- * reply is on its way is claimed by that run and never adopted by another. Runs are then
- * matched oldest first to the oldest unclaimed candidate created in their window whose
- * title is consistent with their query; a match is adopted (the future reports it as
- * reconciled), the rest are re-sent after their back-off. If the walk fails, every run of
- * the round ends with NNA_EOUTCOME_UNKNOWN rather than risking a duplicate. */
+ * Each agent with runs in doubt has one reconciler per client. A run in doubt joins the
+ * reconciler's waiting list; after a short settle delay (the server may still be
+ * committing) one walk of GET /tasks?agent_id=A&created_after=T (T = the earliest t0 of the
+ * round minus a skew margin; t0 = the wall clock just before the run's first attempt)
+ * collects the candidates, page after page. The decision then waits until every run of
+ * that agent in flight on any client of the workspace when the walk ended has answered,
+ * so a task created by a run whose reply is on its way is claimed by that run and never
+ * adopted by another. Runs are then matched oldest first to the oldest candidate that is
+ * unclaimed (claims are per workspace), created in their window, and whose title is
+ * consistent with their query; a match is adopted (the future reports it as reconciled),
+ * the rest are re-sent after their back-off (or, with no attempt left, end with the error
+ * of their last attempt). If the walk fails, every run of the round ends with
+ * NNA_EOUTCOME_UNKNOWN rather than risking a duplicate; so does a run whose deadline
+ * passes while it waits for the check. Runs that leave (cancel, deadline) leave the
+ * round; when none is left the walk stops at once. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include "reconcile.h"
@@ -20,7 +26,7 @@
 #include "timefmt.h"
 #include "url.h"
 
-#define MAX_PAGES 50
+#define MAX_PAGES 500   /* 50,000 tasks of one agent in the window; beyond it: unknown */
 
 struct nna_reconciler {
     nna_client     *c;
@@ -28,7 +34,7 @@ struct nna_reconciler {
     nna_op         *waiting;        /* joined, not yet part of a walk */
     nna_op         *round;          /* the ops the current walk decides for */
     nna_timer       timer;          /* settle delay */
-    nna_future     *page;           /* page request in flight */
+    nna_future     *page;           /* page request in flight (our reference) */
     cJSON          *found;          /* candidate tasks collected by the walk */
     char           *cursor;
     int             pages;
@@ -36,6 +42,8 @@ struct nna_reconciler {
     double          window;         /* created_after of this round (wall clock) */
     nna_reconciler *next;
 };
+
+static void start_walk(nna_timer *t, void *arg);
 
 static void list_remove(nna_op **head, nna_op *op)
 {
@@ -57,17 +65,15 @@ static nna_reconciler *find(nna_client *c, const char *agent, int create)
     if (!r) return NULL;
     r->c = c;
     snprintf(r->agent, sizeof r->agent, "%s", agent);
+    nna_timer_init(&r->timer, start_walk, r);
     r->next = c->reconcilers;
     c->reconcilers = r;
     return r;
 }
 
-static void start_walk(nna_timer *t, void *arg);
-
 static void arm(nna_reconciler *r)
 {
     if (!r->waiting || r->round || nna_timer_active(&r->timer)) return;
-    nna_timer_init(&r->timer, start_walk, r);
     nna_timer_start(&r->c->loop, &r->timer, r->c->reconcile_settle);
 }
 
@@ -89,40 +95,92 @@ void nna_reconcile_start(nna_op *op, double backoff)
 
 static void request_page(nna_reconciler *r);
 
-static void end_round(nna_reconciler *r, nna_status failure)
+/* Forgets the walk's state (not the round). */
+static void clear_walk(nna_reconciler *r)
 {
-    nna_op *round = r->round;
-    r->round = NULL;
     cJSON_Delete(r->found);
     r->found = NULL;
     free(r->cursor);
     r->cursor = NULL;
     r->pages = 0;
+    if (r->blockers) {
+        size_t n;
+        nna_client *const *cs = nna_ws_clients(r->c->ws, &n);
+        for (size_t i = 0; i < n; i++)
+            for (nna_op *op = cs[i]->ops; op; op = op->next)
+                if (op->blocking == r) op->blocking = NULL;
+        r->blockers = 0;
+    }
+}
+
+static void end_round(nna_reconciler *r, nna_status failure)
+{
+    nna_op *round = r->round;
+    r->round = NULL;
+    clear_walk(r);
     while (round) {
         nna_op *op = round;
         round = op->rnext;
         op->rnext = NULL;
-        if (failure != NNA_OK) {
-            nna_op_finish(op, failure, NULL,
-                          "run creation failed in a way that may have created the task, and "
-                          "the check for it failed: outcome unknown");
-        }
+        nna_op_finish(op, failure, NULL, failure == NNA_ESHUTDOWN ? NULL :
+                      "run creation failed in a way that may have created the task, and "
+                      "the check for it failed: outcome unknown");
     }
     arm(r);
 }
 
+/* Lower-case, every space or control character folded to one space, trailing spaces and
+ * a trailing ellipsis ("..." or U+2026) dropped. */
+static size_t normalize(const char *s, char *out, size_t max, int strip_ellipsis)
+{
+    size_t n = 0;
+    int space = 0;
+    for (; *s && n + 1 < max; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch <= 0x20 || ch == 0x7f) {
+            space = n > 0;
+            continue;
+        }
+        if (space) out[n++] = ' ';
+        space = 0;
+        if (n + 1 < max) out[n++] = (char)(ch < 0x80 ? tolower(ch) : ch);
+    }
+    out[n] = '\0';
+    if (strip_ellipsis) {
+        for (;;) {
+            if (n >= 3 && memcmp(out + n - 3, "\xe2\x80\xa6", 3) == 0) n -= 3;
+            else if (n >= 1 && out[n - 1] == '.') n--;
+            else break;
+            while (n > 0 && out[n - 1] == ' ') n--;
+            out[n] = '\0';
+        }
+    }
+    return n;
+}
+
+/* The title is derived from the first user message: after normalizing, it must be a
+ * prefix of the query (servers truncate; a trailing ellipsis may be added). A missing
+ * title, or a run without a query (files only), is consistent with anything. */
 static int title_consistent(const char *title, const char *query)
 {
     if (!title || !*title || !query || !*query) return 1;
-    size_t tl = strlen(title), ql = strlen(query);
-    size_t n = tl < ql ? tl : ql;
-    /* The title is derived from the first user message: one is a prefix of the other
-     * (ignoring case and a trailing ellipsis the server may add). */
-    while (n > 0 && (title[n - 1] == '.' || (unsigned char)title[n - 1] >= 0x80)) n--;
-    return strncasecmp(title, query, n) == 0;
+    char t[512], q[512];
+    size_t tl = normalize(title, t, sizeof t, 1);
+    size_t ql = normalize(query, q, sizeof q, 0);
+    if (tl == 0) return 1;
+    if (tl >= sizeof t - 1 && ql >= sizeof q - 1) return strncmp(t, q, sizeof t - 1) == 0;
+    if (tl > ql) return 0;
+    /* a UTF-8 sequence cut by the server at the end of the title */
+    size_t cmp = tl;
+    while (cmp > 0 && ((unsigned char)t[cmp - 1] & 0x80)) {
+        if (((unsigned char)t[cmp - 1] & 0xC0) == 0xC0) { cmp--; break; }
+        cmp--;
+    }
+    return memcmp(t, q, cmp) == 0;
 }
 
-static int candidate_fits(const cJSON *task, const nna_op *op, double skew, const nna_idset *claimed)
+static int candidate_fits(const cJSON *task, const nna_op *op, double skew,
+                          const nna_idset *claimed)
 {
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(task, "task_id");
     const cJSON *created = cJSON_GetObjectItemCaseSensitive(task, "created_at");
@@ -134,13 +192,14 @@ static int candidate_fits(const cJSON *task, const nna_op *op, double skew, cons
     return title_consistent(cJSON_IsString(title) ? title->valuestring : NULL, op->match_query);
 }
 
-/* Candidates arrive newest first; walk from the oldest so the oldest run gets the oldest task. */
-static cJSON *match(nna_reconciler *r, nna_op *op)
+/* Candidates arrive newest first; walk from the oldest so the oldest run gets the oldest
+ * task. */
+static cJSON *match(cJSON *found, nna_op *op, double skew, const nna_idset *claimed)
 {
-    int n = cJSON_GetArraySize(r->found);
+    int n = cJSON_GetArraySize(found);
     for (int i = n - 1; i >= 0; i--) {
-        cJSON *t = cJSON_GetArrayItem(r->found, i);
-        if (candidate_fits(t, op, r->c->reconcile_skew, r->c->claimed)) return t;
+        cJSON *t = cJSON_GetArrayItem(found, i);
+        if (candidate_fits(t, op, skew, claimed)) return t;
     }
     return NULL;
 }
@@ -164,44 +223,49 @@ static void decide(nna_reconciler *r)
     cJSON *found = r->found;
     r->found = NULL;
     r->round = NULL;
+    clear_walk(r);
+    nna_idset *claimed = nna_ws_claimed(c->ws);
+    for (size_t i = 0; i < n; i++) ops[i]->rnext = NULL;
     for (size_t i = 0; i < n; i++) {
         nna_op *op = ops[i];
-        op->rnext = NULL;
-        cJSON *t = match(&(nna_reconciler){ .c = c, .found = found }, op);
+        cJSON *t = match(found, op, c->reconcile_skew, claimed);
         if (t) {
             cJSON *copy = cJSON_Duplicate(t, 1);
-            nna_idset_add(c->claimed, cJSON_GetObjectItemCaseSensitive(t, "task_id")->valuestring);
-            if (!copy) { nna_op_finish(op, NNA_ENOMEM, NULL, NULL); continue; }
+            nna_idset_add(claimed, cJSON_GetObjectItemCaseSensitive(t, "task_id")->valuestring);
+            if (!copy) { nna_op_finish(op, NNA_EOUTCOME_UNKNOWN, NULL, NULL); continue; }
             op->f->reconciled = 1;
             op->f->http_status = 0;
             nna_ws_count_reconciled(c->ws);
             nna_ws_emit(c->ws, NNA_WS_RECONCILED, 0, 0, op);
             nna_op_finish(op, NNA_OK, copy, NULL);
+        } else if (op->resend) {
+            nna_op_retry_later(op, op->retry_at);
         } else {
-            double delay = op->retry_at;
-            op->state = NNA_OPS_BACKOFF;
-            op->retry_at = nna_loop_now(&c->loop) + delay;
-            nna_timer_start(&c->loop, &op->timer, delay);
+            char *err = op->final_error;
+            op->final_error = NULL;
+            nna_op_finish(op, op->final_status, NULL, err);
+            free(err);
         }
     }
     free(ops);
     cJSON_Delete(found);
-    free(r->cursor);
-    r->cursor = NULL;
-    r->pages = 0;
     arm(r);
 }
 
-/* Every run of this agent in flight now may have created a task that is in the list: wait
- * for its reply before deciding. */
+/* Every run of this agent in flight now (on any client of the workspace) may have created
+ * a task that is in the list: wait for its reply before deciding. */
 static void block_on_inflight(nna_reconciler *r)
 {
     r->blockers = 0;
-    for (nna_op *op = r->c->ops; op; op = op->next) {
-        if (op->kind == NNA_OP_RUN && op->state == NNA_OPS_INFLIGHT && !op->blocking &&
-            strcmp(op->group, r->agent) == 0) {
-            op->blocking = r;
-            r->blockers++;
+    size_t n;
+    nna_client *const *cs = nna_ws_clients(r->c->ws, &n);
+    for (size_t i = 0; i < n; i++) {
+        for (nna_op *op = cs[i]->ops; op; op = op->next) {
+            if (op->kind == NNA_OP_RUN && op->state == NNA_OPS_INFLIGHT && !op->blocking &&
+                strcmp(op->group, r->agent) == 0) {
+                op->blocking = r;
+                r->blockers++;
+            }
         }
     }
     if (r->blockers == 0) decide(r);
@@ -211,41 +275,72 @@ void nna_reconcile_unblock(nna_op *op)
 {
     nna_reconciler *r = op->blocking;
     op->blocking = NULL;
-    if (r && r->blockers > 0 && --r->blockers == 0 && r->round) decide(r);
+    nna_reconcile_unblocked(r);
+}
+
+void nna_reconcile_unblocked(nna_reconciler *r)
+{
+    if (r && r->blockers > 0 && --r->blockers == 0 && r->round && r->found) decide(r);
 }
 
 static void on_page(nna_future *f, void *arg)
 {
     nna_reconciler *r = arg;
     r->page = NULL;
-    if (!r->round) { nna_future_unref(f); arm(r); return; } /* everyone left meanwhile */
-    if (f->status != NNA_OK) {
+    if (!r->round) { /* everyone left meanwhile */
         nna_future_unref(f);
-        end_round(r, NNA_EOUTCOME_UNKNOWN);
+        clear_walk(r);
+        arm(r);
+        return;
+    }
+    if (f->status != NNA_OK) {
+        nna_status st = r->c->shutting && (f->status == NNA_ESHUTDOWN ||
+                                           f->status == NNA_ECANCELLED)
+                            ? NNA_ESHUTDOWN : NNA_EOUTCOME_UNKNOWN;
+        nna_future_unref(f);
+        end_round(r, st);
         return;
     }
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(f->json, "data");
     cJSON *item;
     cJSON_ArrayForEach(item, data) {
-        cJSON_AddItemToArray(r->found, cJSON_Duplicate(item, 1));
+        cJSON *copy = cJSON_Duplicate(item, 1);
+        if (!copy || !cJSON_AddItemToArray(r->found, copy)) {
+            cJSON_Delete(copy);
+            nna_future_unref(f);
+            end_round(r, NNA_EOUTCOME_UNKNOWN);
+            return;
+        }
     }
     const cJSON *more = cJSON_GetObjectItemCaseSensitive(f->json, "has_more");
     const cJSON *next = cJSON_GetObjectItemCaseSensitive(f->json, "next_cursor");
     int go_on = cJSON_IsString(next) && next->valuestring[0] && !cJSON_IsFalse(more);
-    if (go_on && r->cursor && strcmp(r->cursor, next->valuestring) == 0) go_on = 0; /* loop */
-    char *cursor = go_on ? strdup(next->valuestring) : NULL;
+    int looped = go_on && r->cursor && strcmp(r->cursor, next->valuestring) == 0;
+    char *cursor = go_on && !looped ? strdup(next->valuestring) : NULL;
     nna_future_unref(f);
     free(r->cursor);
     r->cursor = cursor;
-    if (go_on && cursor && r->pages < MAX_PAGES) {
-        request_page(r);
-        return;
-    }
-    if (go_on) { /* could not see the whole window: do not guess */
+    if (go_on && (looped || !cursor || r->pages >= MAX_PAGES)) {
+        /* could not see the whole window: do not guess */
         end_round(r, NNA_EOUTCOME_UNKNOWN);
         return;
     }
+    if (go_on) {
+        request_page(r);
+        return;
+    }
     block_on_inflight(r);
+}
+
+/* The check must end by the latest deadline of the runs it decides for. */
+static double page_deadline(const nna_reconciler *r)
+{
+    double latest = -INFINITY;
+    for (const nna_op *op = r->round; op; op = op->rnext)
+        if (op->deadline > latest) latest = op->deadline;
+    if (!isfinite(latest)) return -1; /* the client's default */
+    double left = latest - nna_loop_now(&r->c->loop);
+    return left > 0.001 ? left : 0.001;
 }
 
 static void request_page(nna_reconciler *r)
@@ -256,7 +351,7 @@ static void request_page(nna_reconciler *r)
                                                 "limit", "100", "cursor", r->cursor, NULL });
     nna_op_spec spec = {
         .method = "GET", .path = "/tasks", .query = q, .kind = NNA_OP_IDEMPOTENT,
-        .klass = NNA_CLASS_POLL, .deadline = -1,
+        .klass = NNA_CLASS_POLL, .deadline = page_deadline(r),
     };
     nna_future *f = q ? nna_op_submit(r->c, &spec) : NULL;
     free(q);
@@ -280,6 +375,7 @@ static void start_walk(nna_timer *t, void *arg)
     for (nna_op *op = r->round; op; op = op->rnext)
         if (op->t0_wall < t0) t0 = op->t0_wall;
     r->window = t0 - r->c->reconcile_skew;
+    clear_walk(r);
     r->found = cJSON_CreateArray();
     if (!r->found) { end_round(r, NNA_EOUTCOME_UNKNOWN); return; }
     request_page(r);
@@ -291,12 +387,20 @@ void nna_reconcile_forget(nna_op *op)
     if (!r) return;
     list_remove(&r->waiting, op);
     list_remove(&r->round, op);
+    if (!r->waiting && !r->round) nna_timer_stop(&r->c->loop, &r->timer);
+    if (!r->round && (r->page || r->found || r->blockers)) {
+        /* Nobody is left to decide for: stop the walk now, send nothing more. */
+        nna_future *page = r->page;
+        if (page) nna_future_cancel(page); /* on_page clears the walk */
+        if (r->page == NULL && !r->round) clear_walk(r);
+        arm(r);
+    }
 }
 
 void nna_reconcile_claim(nna_client *c, const cJSON *run_response)
 {
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(run_response, "task_id");
-    if (cJSON_IsString(id)) nna_idset_add(c->claimed, id->valuestring);
+    if (cJSON_IsString(id)) nna_idset_add(nna_ws_claimed(c->ws), id->valuestring);
 }
 
 void nna_reconcile_free_all(nna_client *c)
@@ -305,6 +409,7 @@ void nna_reconcile_free_all(nna_client *c)
         nna_reconciler *r = c->reconcilers;
         c->reconcilers = r->next;
         nna_timer_stop(&c->loop, &r->timer);
+        if (c->ws) clear_walk(r);
         cJSON_Delete(r->found);
         free(r->cursor);
         free(r);

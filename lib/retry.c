@@ -156,6 +156,9 @@ static nna_retry_decision decide_rate(const nna_retry_policy *p, const nna_retry
                                       double retry_after, double remaining, double u01)
 {
     if (st->rate_retries >= p->max_rate_retries) return stop(NNA_ERATE_LIMITED);
+    /* The server will not take the request before the deadline: say so now instead of
+     * waiting (a shorter, capped wait would only earn another 429). */
+    if (retry_after >= 0 && !(retry_after <= remaining)) return stop(NNA_ERATE_LIMITED);
     double delay = nna_backoff_delay(p, st->rate_retries, u01);
     /* Honour the server's wish, but never retry sooner than our own back-off would. */
     if (retry_after >= 0 && retry_after > delay) delay = retry_after;

@@ -65,7 +65,9 @@ typedef struct nna_retry_decision {
  * when none); u01: a uniform random number in [0, 1).
  * Rules: FATAL never retries (status from the HTTP code is the caller's business: this
  * returns NNA_EHTTP_4XX for it); RATE retries after max(retry_after, jittered base) capped
- * at max_retry_after, while rate_retries < max_rate_retries, else NNA_ERATE_LIMITED;
+ * at max_retry_after, while rate_retries < max_rate_retries, else NNA_ERATE_LIMITED; a
+ * Retry-After longer than `remaining` ends it at once with NNA_ERATE_LIMITED (even when
+ * the cap would fit);
  * SERVER/NETWORK retry with full-jitter back-off while server_attempts < max_attempts, else
  * NNA_ESERVER / NNA_ENETWORK; UNSENT retries with back-off while unsent_retries <
  * max_unsent_retries without spending an attempt. When the chosen delay does not fit in

@@ -6,7 +6,7 @@
 #include <cjson/cJSON.h>
 #include "nna/tasks.h"
 #include "timefmt.h"
-#include "future_internal.h"
+#include "api_internal.h"
 
 static const char *const status_names[] = {
     "unknown", "pending", "queued", "running", "waiting_for_input", "awaiting_review",
@@ -31,36 +31,41 @@ int nna_task_status_terminal(nna_task_status s)
     return s == NNA_TASK_COMPLETED || s == NNA_TASK_FAILED || s == NNA_TASK_STOPPED;
 }
 
-static const char *str_field(const cJSON *o, const char *name)
+const char *nna_json_str(const cJSON *o, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static double time_field(const cJSON *o, const char *name)
+double nna_json_time(const cJSON *o, const char *name)
 {
     double t;
-    const char *s = str_field(o, name);
+    const char *s = nna_json_str(o, name);
     return s && nna_iso8601_parse(s, &t) == 0 ? t : NAN;
+}
+
+void nna_task_fields(const cJSON *obj, nna_task *t)
+{
+    memset(t, 0, sizeof *t);
+    t->created_at = t->updated_at = NAN;
+    if (!cJSON_IsObject(obj)) return;
+    t->task_id = nna_json_str(obj, "task_id");
+    t->agent_id = nna_json_str(obj, "agent_id");
+    t->status_text = nna_json_str(obj, "status");
+    t->status = nna_task_status_parse(t->status_text);
+    t->created_at = nna_json_time(obj, "created_at");
+    t->updated_at = nna_json_time(obj, "updated_at");
+    t->title = nna_json_str(obj, "title");
+    t->agent_name = nna_json_str(obj, "agent_name");
+    t->message = nna_json_str(obj, "message");
+    t->json = obj;
 }
 
 nna_status nna_task_from_json(const cJSON *obj, nna_task *t)
 {
-    memset(t, 0, sizeof *t);
-    t->created_at = t->updated_at = NAN;
-    if (!cJSON_IsObject(obj)) return NNA_EPROTOCOL;
-    t->task_id = str_field(obj, "task_id");
-    if (!t->task_id) return NNA_EPROTOCOL;
-    t->agent_id = str_field(obj, "agent_id");
-    t->status_text = str_field(obj, "status");
-    t->status = nna_task_status_parse(t->status_text);
-    t->created_at = time_field(obj, "created_at");
-    t->updated_at = time_field(obj, "updated_at");
-    t->title = str_field(obj, "title");
-    t->agent_name = str_field(obj, "agent_name");
-    t->message = str_field(obj, "message");
-    t->json = obj;
-    return NNA_OK;
+    nna_task_fields(obj, t);
+    /* Every task operation needs the id; the rest is optional. */
+    return t->task_id ? NNA_OK : NNA_EPROTOCOL;
 }
 
 /* nna_op_parse_fn for operations whose result is one task. */
@@ -73,6 +78,123 @@ nna_status nna_parse_task(cJSON *json, void **result, nna_free_fn *free_result)
         return NNA_EPROTOCOL;
     }
     *result = t;
+    *free_result = free;
+    return NNA_OK;
+}
+
+/* ---- /summary and /result ------------------------------------------------------------ */
+
+nna_status nna_summary_from_json(const cJSON *obj, nna_summary *s)
+{
+    memset(s, 0, sizeof *s);
+    nna_task_fields(obj, &s->task);
+    if (!cJSON_IsObject(obj)) return NNA_EPROTOCOL;
+    s->json = obj;
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(obj, "result");
+    if (r && !cJSON_IsNull(r)) s->result = r;
+    /* Spec §3.4: where extracted_data lives is unknown; inside result first. */
+    const cJSON *x = cJSON_IsObject(r) ? cJSON_GetObjectItemCaseSensitive(r, "extracted_data") : NULL;
+    if (!x || cJSON_IsNull(x)) x = cJSON_GetObjectItemCaseSensitive(obj, "extracted_data");
+    if (x && !cJSON_IsNull(x)) s->extracted_data = x;
+    if (cJSON_IsString(r)) s->text = r->valuestring;
+    else if (cJSON_IsObject(r)) s->text = nna_json_str(r, "summary");
+    return NNA_OK;
+}
+
+nna_status nna_parse_summary(cJSON *json, void **result, nna_free_fn *free_result)
+{
+    nna_summary *s = malloc(sizeof *s);
+    if (!s) return NNA_ENOMEM;
+    if (nna_summary_from_json(json, s) != NNA_OK) { free(s); return NNA_EPROTOCOL; }
+    *result = s;
+    *free_result = free;
+    return NNA_OK;
+}
+
+nna_status nna_parse_task_result(cJSON *json, void **result, nna_free_fn *free_result)
+{
+    if (!cJSON_IsObject(json)) return NNA_EPROTOCOL;
+    nna_task_result *r = malloc(sizeof *r);
+    if (!r) return NNA_ENOMEM;
+    nna_task_fields(json, &r->task);
+    const cJSON *feed = cJSON_GetObjectItemCaseSensitive(json, "feed");
+    r->feed = feed && !cJSON_IsNull(feed) ? feed : NULL;
+    r->json = json;
+    *result = r;
+    *free_result = free;
+    return NNA_OK;
+}
+
+/* ---- messages ------------------------------------------------------------------------ */
+
+nna_status nna_message_from_json(const cJSON *obj, nna_message *m)
+{
+    memset(m, 0, sizeof *m);
+    m->created_at = NAN;
+    if (!cJSON_IsObject(obj)) return NNA_EPROTOCOL;
+    m->id = nna_json_str(obj, "id");
+    m->task_id = nna_json_str(obj, "task_id");
+    m->agent_id = nna_json_str(obj, "agent_id");
+    m->user_id = nna_json_str(obj, "user_id");
+    m->parent_id = nna_json_str(obj, "parent_id");
+    m->created_at = nna_json_time(obj, "created_at");
+    const cJSON *content = cJSON_GetObjectItemCaseSensitive(obj, "content");
+    if (content && !cJSON_IsNull(content)) m->content = content;
+    if (cJSON_IsString(content)) m->text = content->valuestring;
+    m->json = obj;
+    return NNA_OK;
+}
+
+typedef struct message_list_box {
+    nna_message_list list;
+    nna_message      items[];
+} message_list_box;
+
+nna_status nna_parse_message_list(cJSON *json, void **result, nna_free_fn *free_result)
+{
+    if (!cJSON_IsObject(json)) return NNA_EPROTOCOL;
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(json, "data");
+    if (data && !cJSON_IsNull(data) && !cJSON_IsArray(data)) return NNA_EPROTOCOL;
+    size_t n = cJSON_IsArray(data) ? (size_t)cJSON_GetArraySize(data) : 0;
+    message_list_box *b = malloc(sizeof *b + n * sizeof b->items[0]);
+    if (!b) return NNA_ENOMEM;
+    size_t i = 0;
+    const cJSON *arr = cJSON_IsArray(data) ? data : NULL, *item;
+    cJSON_ArrayForEach(item, arr) {
+        if (nna_message_from_json(item, &b->items[i++]) != NNA_OK) {
+            free(b);
+            return NNA_EPROTOCOL;
+        }
+    }
+    b->list.items = b->items;
+    b->list.count = n;
+    b->list.json = json;
+    *result = b;
+    *free_result = free;
+    return NNA_OK;
+}
+
+const nna_message *nna_message_list_latest_agent(const nna_message_list *l)
+{
+    if (!l || l->count == 0) return NULL;
+    /* No role field is documented: an agent's message is one without a user_id. */
+    for (size_t i = l->count; i-- > 0;)
+        if (!l->items[i].user_id) return &l->items[i];
+    return &l->items[l->count - 1];
+}
+
+nna_status nna_parse_message_ack(cJSON *json, void **result, nna_free_fn *free_result)
+{
+    if (!cJSON_IsObject(json)) return NNA_EPROTOCOL;
+    nna_message_ack *a = malloc(sizeof *a);
+    if (!a) return NNA_ENOMEM;
+    a->message_id = nna_json_str(json, "message_id");
+    a->task_id = nna_json_str(json, "task_id");
+    a->status_text = nna_json_str(json, "status");
+    a->status = nna_task_status_parse(a->status_text);
+    a->message = nna_json_str(json, "message");
+    a->json = json;
+    *result = a;
     *free_result = free;
     return NNA_OK;
 }

@@ -146,3 +146,336 @@ int nna_budget_try_spend(nna_retry_budget *b, double now)
     b->tokens = spend_one(b->tokens);
     return 1;
 }
+
+double nna_budget_reserve(nna_retry_budget *b, double now)
+{
+    if (!b) return 0;
+    budget_refill(b, now);
+    if (have_token(b->tokens, TOKEN_EPS)) {
+        b->tokens = spend_one(b->tokens);
+        return 0;
+    }
+    /* Debt: this retry takes the token the budget earns next; later ones queue behind. */
+    double wait = b->floor_per_s > 0 ? (1.0 - b->tokens) / b->floor_per_s : INFINITY;
+    b->tokens -= 1.0;
+    return wait;
+}
+
+/* ---- adaptive pacer ----------------------------------------------------------------- */
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PACE_SLACK   0.5     /* tokens of timing noise tolerated by the fit */
+#define FIT_ITERS    40
+#define FIT_LO       1e-3
+
+void nna_pacer_init(nna_pacer *p, double rate, double now)
+{
+    if (!p) return;
+    memset(p, 0, sizeof *p);
+    p->anchor_t = now;
+    p->last_send = -INFINITY;
+    if (isfinite(rate) && rate > 0) {
+        p->mode = NNA_PACER_KNOWN;
+        p->rate = rate;
+        nna_tb_init(&p->tb, rate, rate * 0.05 > 1 ? rate * 0.05 : 1, now);
+    } else {
+        p->mode = NNA_PACER_FREE;
+        nna_tb_init(&p->tb, 0, 1, now);
+    }
+}
+
+void nna_pacer_free(nna_pacer *p)
+{
+    if (!p) return;
+    free(p->t);
+    free(p->res);
+    p->t = NULL;
+    p->res = NULL;
+    p->len = p->head = 0;
+}
+
+/* The local burst: small enough that a full local bucket cannot empty the server's. */
+static double local_burst(const nna_pacer *p)
+{
+    double b = p->rate * 0.05;
+    double server = p->burst > 0 ? p->burst : 0;
+    if (p->mode == NNA_PACER_RAMP) return 1;
+    if (server > 0 && b > server * 0.5) b = server * 0.5;
+    return b > 1 ? b : 1;
+}
+
+static void set_rate(nna_pacer *p, double rate, double now)
+{
+    if (!(rate >= NNA_PACER_MIN)) rate = NNA_PACER_MIN;
+    p->rate = rate;
+    nna_tb_set_rate(&p->tb, rate, now);
+    p->tb.burst = local_burst(p);
+    if (p->tb.tokens > p->tb.burst) p->tb.tokens = p->tb.burst;
+}
+
+double nna_pacer_wait(nna_pacer *p, double now)
+{
+    if (!p || p->mode == NNA_PACER_FREE) return 0;
+    return nna_tb_wait(&p->tb, now);
+}
+
+static size_t ring_at(const nna_pacer *p, size_t i) { return (p->head + i) % NNA_PACER_LOG; }
+
+static void log_send(nna_pacer *p, double now)
+{
+    if (!p->t) {
+        p->t = malloc(NNA_PACER_LOG * sizeof *p->t);
+        p->res = malloc(NNA_PACER_LOG);
+        if (!p->t || !p->res) { nna_pacer_free(p); return; }
+        p->head = p->len = 0;
+        p->base = p->next_id;
+    }
+    if (p->len == NNA_PACER_LOG) {
+        /* Forget the oldest send. What the bucket held then is no longer known: assume it
+         * was full (the fit then needs less refill to explain what followed, so it errs
+         * towards a lower rate). */
+        p->head = (p->head + 1) % NNA_PACER_LOG;
+        p->len--;
+        p->base++;
+        p->anchor_empty = 0;
+    }
+    size_t i = ring_at(p, p->len);
+    p->t[i] = now;
+    p->res[i] = 0;
+    p->len++;
+}
+
+uint64_t nna_pacer_sent(nna_pacer *p, double now, int backlog)
+{
+    if (!p) return 0;
+    if (p->mode != NNA_PACER_FREE) {
+        /* More is waiting and sends come at about the paced interval: the pacer, not the
+         * demand, sets the pace, so the ramp (or the probe) may go on. */
+        int bound = backlog && p->rate > 0 && now - p->last_send < 3.0 / p->rate;
+        nna_tb_take(&p->tb, now);
+        if (bound) {
+            /* Ramp: double every NNA_PACER_RAMP_S. Known: back to 99 % of the learned rate
+             * at NNA_PACER_PROBE per second, beyond it ten times slower (the limit may
+             * have been raised; finding out costs a pause, so look rarely). */
+            double step = p->mode == NNA_PACER_RAMP ? 1.0
+                        : p->rate < p->learned * 0.99 ? NNA_PACER_PROBE : NNA_PACER_PROBE / 10;
+            double f = p->mode == NNA_PACER_RAMP
+                           ? pow(2.0, 1.0 / (p->rate * NNA_PACER_RAMP_S))
+                           : pow(1.0 + step, 1.0 / p->rate);
+            set_rate(p, p->rate * f, now);
+        }
+    }
+    p->last_send = now;
+    log_send(p, now);
+    return p->next_id++;
+}
+
+void nna_pacer_result(nna_pacer *p, uint64_t id, int res)
+{
+    if (!p || !p->t || id < p->base || id >= p->base + p->len) return;
+    p->res[ring_at(p, (size_t)(id - p->base))] = (signed char)(res > 0 ? 1 : res < 0 ? -1 : 0);
+}
+
+/* Violations of the bucket model (rate r, burst b) by the log: accepted sends that found
+ * the bucket empty (*low) and rejected ones that found a token (*high). */
+static void simulate(const double *t, const signed char *res, size_t n, double b, int empty,
+                     double anchor_t, double r, unsigned *low, unsigned *high)
+{
+    double tok = empty ? 0 : b, last = empty ? anchor_t : (n ? t[0] : 0);
+    unsigned lo = 0, hi = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (res[i] < 0) continue;
+        double dt = t[i] - last;
+        if (dt > 0) {
+            tok += r * dt;
+            if (tok > b) tok = b;
+            last = t[i];
+        }
+        if (res[i] == 0) {
+            /* Accepted without a token: the model owes one (a debt, not a reset, so a
+             * rate too low keeps contradicting every later send). */
+            if (tok < 1 - PACE_SLACK) lo++;
+            tok -= 1;
+        } else if (tok >= 1 + PACE_SLACK) {
+            hi++;
+        }
+    }
+    *low = lo;
+    *high = hi;
+}
+
+/* Smallest rate in [FIT_LO, hi] with low <= high (low falls and high rises with the rate);
+ * 0 when even hi leaves low > high. *score gets low + high there. */
+static double fit1(const double *t, const signed char *res, size_t n, double b, int empty,
+                   double anchor_t, double hi, unsigned *score)
+{
+    unsigned l, h;
+    simulate(t, res, n, b, empty, anchor_t, hi, &l, &h);
+    if (l > h) {
+        if (score) *score = l + h;
+        return 0;
+    }
+    double lo = FIT_LO, up = hi;
+    simulate(t, res, n, b, empty, anchor_t, lo, &l, &h);
+    if (l <= h) {
+        if (score) *score = l + h;
+        return lo;
+    }
+    for (int i = 0; i < FIT_ITERS; i++) {
+        double mid = sqrt(lo * up);
+        simulate(t, res, n, b, empty, anchor_t, mid, &l, &h);
+        if (l <= h) up = mid; else lo = mid;
+    }
+    simulate(t, res, n, b, empty, anchor_t, up, &l, &h);
+    if (score) *score = l + h;
+    return up;
+}
+
+double nna_pacer_fit(const double *t, const signed char *res, size_t n, double burst,
+                     int anchor_empty, double anchor_t, double hi)
+{
+    if (!t || !res || n == 0 || !(burst >= 1) || !(hi > FIT_LO)) return 0;
+    return fit1(t, res, n, burst, anchor_empty, anchor_t, hi, NULL);
+}
+
+/* The log in time order, copied out of the ring. */
+static size_t log_copy(const nna_pacer *p, double **t, signed char **res)
+{
+    *t = malloc((p->len ? p->len : 1) * sizeof **t);
+    *res = malloc(p->len ? p->len : 1);
+    if (!*t || !*res) {
+        free(*t);
+        free(*res);
+        *t = NULL;
+        *res = NULL;
+        return 0;
+    }
+    for (size_t i = 0; i < p->len; i++) {
+        (*t)[i] = p->t[ring_at(p, i)];
+        (*res)[i] = p->res[ring_at(p, i)];
+    }
+    /* Sends a few milliseconds apart may reach the server in either order (several
+     * connections): read such a group as accepted first, then rejected. */
+    for (size_t i = 1; i < p->len; i++) {
+        for (size_t j = i; j > 0 && (*res)[j] == 0 && (*res)[j - 1] == 1 &&
+                           (*t)[j] - (*t)[j - 1] < NNA_PACER_JITTER; j--) {
+            (*res)[j] = 1;
+            (*res)[j - 1] = 0;
+        }
+    }
+    return p->len;
+}
+
+/* Highest rate the log could need: twice its fastest stretch of 8 sends, at least 10/s. */
+static double rate_ceiling(const double *t, size_t n)
+{
+    double best = 10;
+    for (size_t i = 8; i < n; i++) {
+        double dt = t[i] - t[i - 8];
+        double r = dt > 1e-6 ? 8 / dt : 8e6;
+        if (r > best) best = r;
+    }
+    return best * 2;
+}
+
+/* Drops the log up to and including entry k (time order); the bucket was empty then. */
+static void reanchor(nna_pacer *p, size_t k)
+{
+    p->anchor_t = p->t[ring_at(p, k)];
+    p->anchor_empty = 1;
+    p->head = (p->head + (unsigned)k + 1) % NNA_PACER_LOG;
+    p->len -= (unsigned)k + 1;
+    p->base += k + 1;
+}
+
+double nna_pacer_reopen(nna_pacer *p, double now)
+{
+    if (!p) return 0;
+    double *t = NULL;
+    signed char *res = NULL;
+    size_t n = p->t ? log_copy(p, &t, &res) : 0;
+    size_t first = n, last = n, accepted = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (res[i] == 1) {
+            if (first == n) first = i;
+            last = i;
+        } else if (res[i] == 0) {
+            accepted++;
+        }
+    }
+    p->episodes++;
+    if (first == n) {
+        /* A 429 for a send the log no longer has: nothing to fit, just slow down. */
+        if (p->mode != NNA_PACER_FREE) set_rate(p, p->rate * NNA_PACER_CUT, now);
+    } else if (p->burst > 0) {
+        /* Burst known: the rate is what makes the bucket run dry exactly when it did. */
+        double r = fit1(t, res, n, p->burst, p->anchor_empty, p->anchor_t, rate_ceiling(t, n), NULL);
+        double cur = p->mode == NNA_PACER_KNOWN ? p->rate : INFINITY;
+        double want = r > 0 ? r * NNA_PACER_MARGIN : p->rate * NNA_PACER_CUT;
+        if (r > 0) p->learned = r;
+        p->mode = NNA_PACER_KNOWN;
+        set_rate(p, want < cur ? want : cur * NNA_PACER_MARGIN, now);
+        reanchor(p, last);
+    } else if (p->upper == 0) {
+        /* First pause: what got through since the start bounds the burst (it is the burst
+         * plus what the bucket earned meanwhile; replies that crossed make counting only
+         * those before the first 429 unsafe: too low a burst would fit too high a rate). */
+        if (first < 2 || accepted < 2) {
+            /* One stray 429 (a script, another client): no evidence of a limit yet. */
+            if (p->mode == NNA_PACER_KNOWN) set_rate(p, p->rate * NNA_PACER_CUT, now);
+            p->len = 0;
+            p->base = p->next_id;
+            p->anchor_empty = 0;
+        } else {
+            p->upper = (double)accepted;
+            if (p->mode == NNA_PACER_FREE) {
+                p->mode = NNA_PACER_RAMP;
+                nna_tb_init(&p->tb, 1, 1, now);
+                set_rate(p, p->upper * 5, now);
+            } else {
+                set_rate(p, p->rate * NNA_PACER_CUT, now);
+            }
+        }
+    } else {
+        /* Second pause: fit burst and rate together over both (the first pause fixed the
+         * burst's upper bound, this one the rate). Smallest rate among the best fits. */
+        double hi = rate_ceiling(t, n), best_r = 0, best_b = 0;
+        double *rs = malloc(sizeof(double) * 256), *bs = malloc(sizeof(double) * 256);
+        unsigned *ss = malloc(sizeof(unsigned) * 256), min_s = ~0u;
+        size_t nb = 0;
+        for (double b = 1; rs && bs && ss && nb < 256 && b <= p->upper + 0.5;
+             b = b < 32 ? b + 1 : b * 1.05) {
+            rs[nb] = fit1(t, res, n, b, p->anchor_empty, p->anchor_t, hi, &ss[nb]);
+            bs[nb] = b;
+            if (rs[nb] > 0 && ss[nb] < min_s) min_s = ss[nb];
+            nb++;
+        }
+        /* Within one contradiction of the best fit (timing noise), the lowest rate. */
+        for (size_t i = 0; i < nb; i++) {
+            if (rs[i] > 0 && ss[i] <= min_s + 1 && (best_r == 0 || rs[i] < best_r)) {
+                best_r = rs[i];
+                best_b = bs[i];
+            }
+        }
+        free(rs);
+        free(bs);
+        free(ss);
+        p->mode = NNA_PACER_KNOWN;
+        if (best_r > 0) {
+            p->burst = best_b;
+            p->learned = best_r;
+            set_rate(p, best_r * NNA_PACER_MARGIN, now);
+        } else {
+            p->burst = p->upper;
+            set_rate(p, p->rate * NNA_PACER_CUT * 0.5, now);
+        }
+        reanchor(p, last);
+    }
+    /* Release gradually: the local bucket starts with one token. */
+    if (p->mode != NNA_PACER_FREE && p->tb.tokens > 1) p->tb.tokens = 1;
+    free(t);
+    free(res);
+    return p->mode == NNA_PACER_FREE ? 0 : p->rate;
+}

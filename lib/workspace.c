@@ -1,34 +1,47 @@
 /* The per-workspace limiter.
  *
  * Admission: an op leaves its queue only when (1) the 429 gate is open, (2) the health
- * gate is open or this is its single probe, (3) fewer than `cap` requests are in flight,
- * (4) the paced send rate has a token, and (5) for a retry after server trouble, the retry
- * budget has a token. Queues are served in class order (polls and reconciliation checks,
- * then other calls, then new runs); runs are served round-robin across agents so one
- * agent's 10,000 queued runs do not starve another's 10.
+ * gate is open or this is its single probe, (3) fewer requests than the adaptive cap (and
+ * the slow start, at first and after a gate: 2, then +1 per success) are in flight, and
+ * (4) the pacer has a token. Queues are
+ * served in class order (polls and reconciliation checks, then other calls, then new
+ * runs), each in submission order; runs are served round-robin across agents, so one
+ * agent's 10,000 queued runs do not starve another's 10. Retries go to the front.
  *
- * Adaptation: a 429 closes the gate for its Retry-After plus a little jitter, halves the
- * cap (it grows back by one per cap's worth of successes) and sets the send rate from the
- * success rate actually achieved recently; quiet periods probe the rate upward by 2 % a
- * second. Consecutive 5xx or transport failures close the health gate with its own
- * back-off (1, 2, 5, 10, 30 s); while closed, a single probe goes at a time. */
+ * 429: the gate closes for the Retry-After (capped by the client's max_retry_after) plus a
+ * little jitter, so every request of the workspace waits it out together instead of each
+ * discovering the limit on its own; queued ops whose deadline falls inside the pause end
+ * at once with NNA_ERATE_LIMITED. The cap halves (once per burst of 429s) and grows back
+ * by 1/cap per success. When the gate opens the pacer (tokenbucket.c) fits the server's
+ * token bucket to the log of sends and 429s, and the queue is released at the learned rate
+ * from a single token, with a slow start on the number in flight.
+ *
+ * Health: FAIL_THRESHOLD consecutive 5xx or transport failures close the health gate for
+ * 1, 2, 5, 10, then 30 s; when it is due, a single probe goes; its success (or any answer
+ * from the server) opens the gate, its failure closes it for the next step. Ops waiting
+ * behind it spend no attempts. A failed probe is requeued at the back of its class, so
+ * successive probes are paid by different ops.
+ *
+ * Retry budget: a retry after server trouble reserves a token (earned at ratio per first
+ * attempt plus floor per second); beyond the budget the retry waits for its token (the
+ * pipeline adds the wait to its back-off, within its deadline) rather than failing. */
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <math.h>
 #include "limiter.h"
 #include "tokenbucket.h"
+#include "reconcile.h"
 
 #define FAIL_THRESHOLD   3
-#define RATE_WINDOW      5.0   /* seconds of successes the rate estimate looks at */
-#define NBUCKETS         10    /* 0.5-second buckets */
-#define RATE_PROBE_STEP  1.02
-#define MIN_RATE         0.5
+#define DEFAULT_PAUSE    1.0    /* a 429 without a usable Retry-After */
+#define DECREASE_GUARD   0.5    /* one cap decrease per burst of 429s */
+#define SLOW_START       2.0
 
 typedef struct group_q {
     char            key[40];
     nna_wsq         q;
-    struct group_q *next;       /* all groups */
+    struct group_q *hnext;      /* hash chain */
     struct group_q *rr_next;    /* active ring */
     int             active;
 } group_q;
@@ -39,36 +52,33 @@ struct nna_workspace {
     nna_client    **clients;
     size_t          nclients;
     nna_wsq         cls[NNA_CLASS_RUN];     /* POLL and NORMAL */
-    group_q        *groups;
-    group_q        *rr_head, *rr_tail;      /* groups with queued runs, served in turn */
+    group_q       **gtab;                   /* run queues per agent, hashed */
+    size_t          gcap, ngroups;
+    group_q        *rr_head, *rr_tail;      /* agents with queued runs, served in turn */
     size_t          queued;
     unsigned        inflight;
     double          cap;
+    double          slow;                   /* slow-start limit after a gate; INFINITY = off */
     /* 429 gate */
-    double          gate_until;
-    double          gate_since;
     int             gate_closed;
-    double          last_decrease;
+    double          gate_until, gate_since, last_decrease;
+    double          scanned_until;          /* gate_until when the queue was last scanned */
     /* pacing */
-    nna_token_bucket tb;
-    int             paced;
-    double          last_probe;
-    double          succ_bucket[NBUCKETS];
-    double          bucket_t0;
-    double          first_success;
+    nna_pacer       pacer;
     /* health gate */
-    unsigned        failures;
-    unsigned        health_level;
+    unsigned        failures, health_level;
+    int             health_closed, probe_out;
     double          health_until;
-    int             health_closed;
-    int             probe_out;
     nna_retry_budget budget;
+    struct nna_idset *claimed;
     nna_workspace_counters ctr;
     nna_timer       timer;
-    nna_client     *timer_client;
     int             pumping, repump;
+    unsigned        hold;                   /* > 0: pump and refusals wait (nna_ws_hold) */
+    int             held_pump, held_refuse;
     nna_ws_event_cb hook;
     void           *hook_ud;
+    nna_ws_io       io;
 };
 
 static const double health_schedule[] = { 1, 2, 5, 10, 30 };
@@ -82,6 +92,11 @@ void nna_workspace_options_init(nna_workspace_options *o)
     o->retry_budget_floor = 1.0;
 }
 
+static void default_reject(nna_op *op, nna_status st, double retry_after)
+{
+    nna_op_reject(op, st, retry_after);
+}
+
 nna_status nna_workspace_new(const nna_workspace_options *o, nna_workspace **out)
 {
     if (!out) return NNA_EINVAL;
@@ -90,13 +105,20 @@ nna_status nna_workspace_new(const nna_workspace_options *o, nna_workspace **out
     if (!ws) return NNA_ENOMEM;
     if (o) ws->o = *o; else nna_workspace_options_init(&ws->o);
     if (ws->o.max_inflight == 0) ws->o.max_inflight = 64;
-    if (!(ws->o.rate_limit >= 0)) ws->o.rate_limit = 0;
+    if (!(ws->o.rate_limit >= 0) || !isfinite(ws->o.rate_limit)) ws->o.rate_limit = 0;
+    ws->claimed = nna_idset_new();
+    if (!ws->claimed) {
+        free(ws);
+        return NNA_ENOMEM;
+    }
     ws->refs = 1;
     ws->cap = ws->o.max_inflight;
-    ws->first_success = -1;
-    nna_tb_init(&ws->tb, ws->o.rate_limit, 1, 0);
-    ws->paced = ws->o.rate_limit > 0;
+    ws->slow = SLOW_START; /* a cold workspace starts small, like TCP: +1 per success */
+    ws->last_decrease = -INFINITY;
+    nna_pacer_init(&ws->pacer, ws->o.rate_limit, 0);
     nna_budget_init(&ws->budget, ws->o.retry_budget_ratio, ws->o.retry_budget_floor, 20, 0);
+    ws->io.send = nna_op_send;
+    ws->io.reject = default_reject;
     ws->ctr.cap = ws->o.max_inflight;
     ws->ctr.rate = ws->o.rate_limit;
     *out = ws;
@@ -112,11 +134,16 @@ nna_workspace *nna_workspace_ref(nna_workspace *ws)
 void nna_workspace_unref(nna_workspace *ws)
 {
     if (!ws || --ws->refs > 0) return;
-    while (ws->groups) {
-        group_q *g = ws->groups;
-        ws->groups = g->next;
-        free(g);
+    for (size_t i = 0; i < ws->gcap; i++) {
+        while (ws->gtab[i]) {
+            group_q *g = ws->gtab[i];
+            ws->gtab[i] = g->hnext;
+            free(g);
+        }
     }
+    free(ws->gtab);
+    nna_pacer_free(&ws->pacer);
+    nna_idset_free(ws->claimed);
     free(ws->clients);
     free(ws);
 }
@@ -127,7 +154,7 @@ void nna_workspace_counters_get(const nna_workspace *ws, nna_workspace_counters 
     out->inflight = ws->inflight;
     out->cap = (unsigned)ws->cap;
     out->queued = ws->queued;
-    out->rate = ws->paced ? ws->tb.rate : 0;
+    out->rate = ws->pacer.mode == NNA_PACER_FREE ? 0 : ws->pacer.rate;
 }
 
 void nna_workspace_set_hook(nna_workspace *ws, nna_ws_event_cb cb, void *user_data)
@@ -151,6 +178,14 @@ void nna_ws_emit(nna_workspace *ws, nna_ws_event_kind kind, double value, long h
 
 void nna_ws_count_failed(nna_workspace *ws) { ws->ctr.failed++; }
 void nna_ws_count_reconciled(nna_workspace *ws) { ws->ctr.reconciled++; }
+struct nna_idset *nna_ws_claimed(nna_workspace *ws) { return ws->claimed; }
+const nna_pacer *nna_ws_pacer(const nna_workspace *ws) { return &ws->pacer; }
+
+void nna_ws_set_io(nna_workspace *ws, const nna_ws_io *io)
+{
+    ws->io.send = io && io->send ? io->send : nna_op_send;
+    ws->io.reject = io && io->reject ? io->reject : default_reject;
+}
 
 /* ---- clients and the timer ---------------------------------------------------------- */
 
@@ -162,13 +197,25 @@ static nna_loop *home_loop(nna_workspace *ws)
     return ws->nclients ? &ws->clients[0]->loop : NULL;
 }
 
+nna_client *const *nna_ws_clients(const nna_workspace *ws, size_t *n)
+{
+    *n = ws->nclients;
+    return ws->clients;
+}
+
 int nna_ws_attach(nna_workspace *ws, nna_client *c)
 {
     nna_client **n = realloc(ws->clients, (ws->nclients + 1) * sizeof *n);
     if (!n) return -1;
     ws->clients = n;
     ws->clients[ws->nclients++] = c;
-    if (ws->nclients == 1) nna_timer_init(&ws->timer, on_timer, ws);
+    if (ws->nclients == 1) {
+        nna_timer_init(&ws->timer, on_timer, ws);
+        /* The pacer's clock is the loop's: restart it there. */
+        double now = nna_loop_now(&c->loop);
+        ws->pacer.tb.last = now;
+        ws->budget.last = now;
+    }
     return 0;
 }
 
@@ -176,17 +223,13 @@ void nna_ws_detach(nna_workspace *ws, nna_client *c)
 {
     for (size_t i = 0; i < ws->nclients; i++) {
         if (ws->clients[i] != c) continue;
-        if (i == 0 && nna_timer_active(&ws->timer)) {
-            /* the timer lives on this client's loop: move it to the next client's */
-            double at = ws->timer.at;
-            nna_timer_stop(&c->loop, &ws->timer);
-            memmove(ws->clients, ws->clients + 1, (ws->nclients - 1) * sizeof *ws->clients);
-            ws->nclients--;
-            if (ws->nclients) nna_timer_start_at(home_loop(ws), &ws->timer, at);
-            return;
-        }
+        int moving = i == 0 && nna_timer_active(&ws->timer);
+        double at = ws->timer.at;
+        if (moving) nna_timer_stop(&c->loop, &ws->timer);
         memmove(ws->clients + i, ws->clients + i + 1, (ws->nclients - i - 1) * sizeof *ws->clients);
         ws->nclients--;
+        /* the timer lived on this client's loop: move it to the next client's */
+        if (moving && ws->nclients) nna_timer_start_at(home_loop(ws), &ws->timer, at);
         return;
     }
 }
@@ -211,52 +254,69 @@ static void q_push(nna_wsq *q, nna_op *op, int front)
 {
     op->queue = q;
     if (front) {
+        op->qprev = NULL;
         op->qnext = q->head;
+        if (q->head) q->head->qprev = op; else q->tail = op;
         q->head = op;
-        if (!q->tail) q->tail = op;
     } else {
         op->qnext = NULL;
+        op->qprev = q->tail;
         if (q->tail) q->tail->qnext = op; else q->head = op;
         q->tail = op;
     }
     q->len++;
 }
 
-static nna_op *q_pop(nna_wsq *q)
+static void q_unlink(nna_wsq *q, nna_op *op)
 {
-    nna_op *op = q->head;
-    if (!op) return NULL;
-    q->head = op->qnext;
-    if (!q->head) q->tail = NULL;
-    op->qnext = NULL;
+    if (op->qprev) op->qprev->qnext = op->qnext; else q->head = op->qnext;
+    if (op->qnext) op->qnext->qprev = op->qprev; else q->tail = op->qprev;
+    op->qnext = op->qprev = NULL;
     op->queue = NULL;
     q->len--;
-    return op;
 }
 
-static void q_remove(nna_wsq *q, nna_op *op)
+static size_t hash_key(const char *s)
 {
-    nna_op *prev = NULL;
-    for (nna_op *p = q->head; p; prev = p, p = p->qnext) {
-        if (p != op) continue;
-        if (prev) prev->qnext = op->qnext; else q->head = op->qnext;
-        if (q->tail == op) q->tail = prev;
-        op->qnext = NULL;
-        op->queue = NULL;
-        q->len--;
-        return;
+    size_t h = 1469598103934665603ULL & SIZE_MAX;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * (size_t)1099511628211ULL;
+    return h;
+}
+
+static int groups_grow(nna_workspace *ws)
+{
+    size_t ncap = ws->gcap ? ws->gcap * 2 : 16;
+    group_q **nt = calloc(ncap, sizeof *nt);
+    if (!nt) return -1;
+    for (size_t i = 0; i < ws->gcap; i++) {
+        while (ws->gtab[i]) {
+            group_q *g = ws->gtab[i];
+            ws->gtab[i] = g->hnext;
+            size_t j = hash_key(g->key) & (ncap - 1);
+            g->hnext = nt[j];
+            nt[j] = g;
+        }
     }
+    free(ws->gtab);
+    ws->gtab = nt;
+    ws->gcap = ncap;
+    return 0;
 }
 
 static group_q *group_for(nna_workspace *ws, const char *key)
 {
-    for (group_q *g = ws->groups; g; g = g->next)
-        if (strcmp(g->key, key) == 0) return g;
+    if (ws->gcap) {
+        for (group_q *g = ws->gtab[hash_key(key) & (ws->gcap - 1)]; g; g = g->hnext)
+            if (strcmp(g->key, key) == 0) return g;
+    }
+    if ((ws->ngroups + 1 > ws->gcap) && groups_grow(ws) != 0) return NULL;
     group_q *g = calloc(1, sizeof *g);
     if (!g) return NULL;
     snprintf(g->key, sizeof g->key, "%s", key);
-    g->next = ws->groups;
-    ws->groups = g;
+    size_t j = hash_key(key) & (ws->gcap - 1);
+    g->hnext = ws->gtab[j];
+    ws->gtab[j] = g;
+    ws->ngroups++;
     return g;
 }
 
@@ -269,18 +329,35 @@ static void rr_activate(nna_workspace *ws, group_q *g)
     ws->rr_tail = g;
 }
 
+static double now_of(nna_workspace *ws) { return nna_loop_now(home_loop(ws)); }
+
+/* The 429 gate stays closed past op's deadline: refuse it now rather than at the deadline. */
+static int doomed(const nna_workspace *ws, const nna_op *op, double now)
+{
+    return ws->gate_closed && now < ws->gate_until && op->deadline < ws->gate_until;
+}
+
 void nna_ws_enqueue(nna_workspace *ws, nna_op *op, int retry)
 {
+    int front = retry && !op->was_probe;
+    op->was_probe = 0;
+    if (home_loop(ws)) {
+        double now = now_of(ws);
+        if (doomed(ws, op, now)) {
+            ws->io.reject(op, NNA_ERATE_LIMITED, ws->gate_until - now);
+            return;
+        }
+    }
     if (op->klass == NNA_CLASS_RUN) {
         group_q *g = group_for(ws, op->group);
         if (!g) { /* out of memory: fall back to the normal queue, never lose the op */
-            q_push(&ws->cls[NNA_CLASS_NORMAL], op, retry);
+            q_push(&ws->cls[NNA_CLASS_NORMAL], op, front);
         } else {
-            q_push(&g->q, op, retry);
+            q_push(&g->q, op, front);
             rr_activate(ws, g);
         }
     } else {
-        q_push(&ws->cls[op->klass], op, retry);
+        q_push(&ws->cls[op->klass < NNA_CLASS_RUN ? op->klass : NNA_CLASS_NORMAL], op, front);
     }
     ws->queued++;
     pump(ws);
@@ -289,7 +366,7 @@ void nna_ws_enqueue(nna_workspace *ws, nna_op *op, int retry)
 void nna_ws_remove(nna_workspace *ws, nna_op *op)
 {
     if (!op->queue) return;
-    q_remove(op->queue, op);
+    q_unlink(op->queue, op);
     ws->queued--;
 }
 
@@ -310,7 +387,7 @@ static nna_op *peek_next(nna_workspace *ws)
 static void take(nna_workspace *ws, nna_op *op)
 {
     nna_wsq *q = op->queue;
-    q_pop(q);
+    q_unlink(q, op);
     ws->queued--;
     if (ws->rr_head && q == &ws->rr_head->q) { /* rotate: the next agent goes next */
         group_q *g = ws->rr_head;
@@ -321,41 +398,63 @@ static void take(nna_workspace *ws, nna_op *op)
     }
 }
 
+/* Refuses every queued op whose deadline falls inside the 429 pause. */
+static void refuse_doomed(nna_workspace *ws, double now)
+{
+    nna_op *victims = NULL;
+    for (int k = 0; k < NNA_CLASS_RUN; k++)
+        for (nna_op *op = ws->cls[k].head; op; op = op->qnext)
+            if (doomed(ws, op, now)) { op->fnext = victims; victims = op; }
+    for (size_t i = 0; i < ws->gcap; i++)
+        for (group_q *g = ws->gtab[i]; g; g = g->hnext)
+            for (nna_op *op = g->q.head; op; op = op->qnext)
+                if (doomed(ws, op, now)) { op->fnext = victims; victims = op; }
+    for (nna_op *op = victims; op; op = victims) {
+        victims = op->fnext;
+        op->fnext = NULL;
+        nna_ws_remove(ws, op);
+        ws->io.reject(op, NNA_ERATE_LIMITED, ws->gate_until - now);
+    }
+}
+
 /* ---- admission ---------------------------------------------------------------------- */
 
-static double now_of(nna_workspace *ws) { return nna_loop_now(home_loop(ws)); }
+static void gate_open(nna_workspace *ws, double now)
+{
+    ws->gate_closed = 0;
+    ws->ctr.paused_seconds += ws->gate_until - ws->gate_since; /* (noticed late when idle) */
+    nna_ws_emit(ws, NNA_WS_GATE_OPENED, 0, 429, NULL);
+    if (ws->o.adaptive) {
+        double before = ws->pacer.mode == NNA_PACER_FREE ? 0 : ws->pacer.rate;
+        double r = nna_pacer_reopen(&ws->pacer, now);
+        if (r != before) nna_ws_emit(ws, NNA_WS_RATE_CHANGED, r, 0, NULL);
+    }
+    if (ws->slow > SLOW_START) ws->slow = SLOW_START;
+}
 
-/* 0 when op may go now; otherwise the time to look again (INFINITY = on the next event). */
-static double blocked_until(nna_workspace *ws, nna_op *op, double now)
+/* 0 when the next op may go now; otherwise the time to look again (INFINITY = on the next
+ * event: a reply or a new op). */
+static double blocked_until(nna_workspace *ws, double now)
 {
     if (ws->gate_closed) {
         if (now < ws->gate_until) return ws->gate_until;
-        ws->gate_closed = 0;
-        ws->ctr.paused_seconds += now - ws->gate_since;
-        nna_ws_emit(ws, NNA_WS_GATE_OPENED, 0, 0, NULL);
+        gate_open(ws, now);
     }
     if (ws->health_closed) {
         if (now < ws->health_until) return ws->health_until;
         if (ws->probe_out) return INFINITY;
     }
-    if (ws->inflight >= (unsigned)ws->cap) return INFINITY;
-    if (ws->paced) {
-        double w = nna_tb_wait(&ws->tb, now);
-        if (w > 0) return now + w;
-    }
-    if (op->budgeted) {
-        if (!nna_budget_try_spend(&ws->budget, now)) {
-            double floor = ws->o.retry_budget_floor > 0 ? ws->o.retry_budget_floor : 1;
-            return now + 1.0 / floor;
-        }
-        op->budgeted = 0;
-    }
+    double limit = ws->cap < ws->slow ? ws->cap : ws->slow;
+    if (ws->inflight >= (unsigned)limit) return INFINITY;
+    double w = nna_pacer_wait(&ws->pacer, now);
+    if (w > 0) return now + w;
     return 0;
 }
 
 static void pump(nna_workspace *ws)
 {
     if (!home_loop(ws)) return;
+    if (ws->hold) { ws->held_pump = 1; return; }
     if (ws->pumping) { ws->repump = 1; return; }
     ws->pumping = 1;
     do {
@@ -363,19 +462,19 @@ static void pump(nna_workspace *ws)
         nna_op *op;
         while ((op = peek_next(ws))) {
             double now = now_of(ws);
-            double until = blocked_until(ws, op, now);
+            double until = blocked_until(ws, now);
             if (until != 0) {
                 if (isfinite(until)) wake_at(ws, until);
                 break;
             }
             take(ws, op);
-            if (ws->paced) nna_tb_take(&ws->tb, now);
+            op->pace_id = nna_pacer_sent(&ws->pacer, now, ws->queued > 0);
             if (op->attempts == 0) nna_budget_on_request(&ws->budget, now);
-            op->probe = ws->health_closed;
+            op->probe = (unsigned char)ws->health_closed;
             if (op->probe) ws->probe_out = 1;
             ws->inflight++;
             ws->ctr.sent++;
-            nna_op_send(op);
+            ws->io.send(op);
         }
     } while (ws->repump);
     ws->pumping = 0;
@@ -392,87 +491,74 @@ static void set_cap(nna_workspace *ws, double cap)
     if ((unsigned)cap != before) nna_ws_emit(ws, NNA_WS_CAP_CHANGED, (unsigned)cap, 0, NULL);
 }
 
-static void set_rate(nna_workspace *ws, double rate, double now)
-{
-    if (rate < MIN_RATE) rate = MIN_RATE;
-    if (!ws->paced) nna_tb_init(&ws->tb, rate, 1, now);
-    else nna_tb_set_rate(&ws->tb, rate, now);
-    ws->tb.burst = rate / 10 > 1 ? rate / 10 : 1; /* ~100 ms of burst: smooth, not bursty */
-    ws->paced = 1;
-    ws->last_probe = now;
-    nna_ws_emit(ws, NNA_WS_RATE_CHANGED, rate, 0, NULL);
-}
-
-/* Successes in half-second buckets over the last RATE_WINDOW seconds. */
-static void note_success(nna_workspace *ws, double now)
-{
-    if (ws->first_success < 0) {
-        ws->first_success = now;
-        ws->bucket_t0 = floor(now * 2) / 2;
-    }
-    while (now >= ws->bucket_t0 + 0.5) {
-        memmove(ws->succ_bucket + 1, ws->succ_bucket, (NBUCKETS - 1) * sizeof(double));
-        ws->succ_bucket[0] = 0;
-        ws->bucket_t0 += 0.5;
-        if (now - ws->bucket_t0 > RATE_WINDOW) { /* long quiet: restart the window */
-            memset(ws->succ_bucket, 0, sizeof ws->succ_bucket);
-            ws->bucket_t0 = floor(now * 2) / 2;
-        }
-    }
-    ws->succ_bucket[0] += 1;
-}
-
-static double success_rate(nna_workspace *ws, double now)
-{
-    double n = 0;
-    for (int i = 0; i < NBUCKETS; i++) n += ws->succ_bucket[i];
-    double span = now - ws->first_success;
-    if (span > RATE_WINDOW) span = RATE_WINDOW;
-    if (span < 0.5) span = 0.5;
-    return n / span;
-}
-
-static void on_rate_limited(nna_workspace *ws, double retry_after, double now)
+static void on_rate_limited(nna_workspace *ws, const nna_op *op, double retry_after, double now)
 {
     ws->ctr.rate_limited++;
-    double pause = retry_after >= 0 ? retry_after : 1.0;
-    /* Jitter so that every client of the workspace does not come back at one instant. */
-    double c0 = ws->nclients ? nna_rng_uniform(&ws->clients[0]->rng) : 0.5;
-    double until = now + pause + c0 * (0.05 + pause * 0.1);
+    double pause = retry_after >= 0 ? retry_after : DEFAULT_PAUSE;
+    double cap = op->c ? op->c->policy.max_retry_after : 0;
+    if (cap > 0 && pause > cap) pause = cap;
+    /* Jitter so that the workspace's queue (and other processes) do not all come back at
+     * one instant; a little, since the queue is paced out anyway. */
+    double u = ws->nclients ? nna_rng_uniform(&ws->clients[0]->rng) : 0.5;
+    double until = now + pause + u * (0.02 + pause * 0.05);
     if (!ws->gate_closed) {
         ws->gate_closed = 1;
         ws->gate_since = now;
+        ws->gate_until = until;
         ws->ctr.gate_closures++;
         nna_ws_emit(ws, NNA_WS_GATE_CLOSED, until - now, 429, NULL);
+    } else if (until > ws->gate_until) {
+        ws->gate_until = until;
     }
-    if (until > ws->gate_until) ws->gate_until = until;
-    if (!ws->o.adaptive || now - ws->last_decrease < 0.5) return; /* one decrease per burst */
-    ws->last_decrease = now;
-    set_cap(ws, ws->cap / 2);
-    double est = success_rate(ws, now) * 0.9;
-    if (ws->paced && ws->tb.rate < est) est = ws->tb.rate * 0.9;
-    set_rate(ws, est, now);
+    if (ws->o.adaptive && now - ws->last_decrease >= DECREASE_GUARD) {
+        ws->last_decrease = now;
+        set_cap(ws, ws->cap / 2);
+    }
+    /* A burst of 429s nudges the end of the pause by its jitter: rescan the queue only
+     * when the pause grew noticeably (an op missed here ends at its own deadline). */
+    if (ws->gate_until > ws->scanned_until + 0.05) {
+        ws->scanned_until = ws->gate_until;
+        if (ws->hold) ws->held_refuse = 1; else refuse_doomed(ws, now);
+    }
 }
 
-static void on_success(nna_workspace *ws, double now)
+void nna_ws_hold(nna_workspace *ws)
+{
+    nna_workspace_ref(ws); /* the client may be torn down before the release */
+    ws->hold++;
+}
+
+void nna_ws_release(nna_workspace *ws)
+{
+    if (ws->hold > 0 && --ws->hold == 0) {
+        if (ws->held_refuse && home_loop(ws)) {
+            ws->held_refuse = 0;
+            refuse_doomed(ws, now_of(ws));
+        }
+        if (ws->held_pump) {
+            ws->held_pump = 0;
+            pump(ws);
+        }
+    }
+    nna_workspace_unref(ws);
+}
+
+static void health_open(nna_workspace *ws)
+{
+    ws->health_closed = 0;
+    ws->health_level = 0;
+    ws->failures = 0;
+    if (ws->slow > SLOW_START) ws->slow = SLOW_START;
+    nna_ws_emit(ws, NNA_WS_GATE_OPENED, 0, 500, NULL);
+}
+
+static void on_success(nna_workspace *ws)
 {
     ws->ctr.succeeded++;
-    note_success(ws, now);
     ws->failures = 0;
-    if (ws->health_closed) {
-        ws->health_closed = 0;
-        ws->health_level = 0;
-        nna_ws_emit(ws, NNA_WS_GATE_OPENED, 0, 0, NULL);
-    }
-    if (!ws->o.adaptive) return;
-    if (ws->cap < ws->o.max_inflight) set_cap(ws, ws->cap + 1.0 / ws->cap);
-    /* Probe the rate upward gently after quiet time. */
-    if (ws->paced && now - ws->last_probe >= 1.0 && now - ws->last_decrease >= 1.0) {
-        double steps = floor(now - ws->last_probe);
-        nna_tb_set_rate(&ws->tb, ws->tb.rate * pow(RATE_PROBE_STEP, steps), now);
-        ws->tb.burst = ws->tb.rate / 10 > 1 ? ws->tb.rate / 10 : 1;
-        ws->last_probe = now;
-    }
+    if (ws->health_closed) health_open(ws);
+    if (isfinite(ws->slow) && (ws->slow += 1) >= ws->cap) ws->slow = INFINITY;
+    if (ws->o.adaptive && ws->cap < ws->o.max_inflight) set_cap(ws, ws->cap + 1.0 / ws->cap);
 }
 
 static void on_trouble(nna_workspace *ws, double now, int probe)
@@ -492,26 +578,51 @@ static void on_trouble(nna_workspace *ws, double now, int probe)
     nna_ws_emit(ws, NNA_WS_GATE_CLOSED, delay, 500, NULL);
 }
 
+static void release_slot(nna_workspace *ws, nna_op *op)
+{
+    if (ws->inflight > 0) ws->inflight--;
+    if (op->probe) {
+        op->probe = 0;
+        ws->probe_out = 0;
+    }
+}
+
 void nna_ws_attempt_done(nna_workspace *ws, nna_op *op, long http_status,
                          nna_retry_class cls, double retry_after)
 {
     (void)http_status;
     int probe = op->probe;
-    if (ws->inflight > 0) ws->inflight--;
-    if (probe) {
-        op->probe = 0;
-        ws->probe_out = 0;
-    }
+    release_slot(ws, op);
+    nna_pacer_result(&ws->pacer, op->pace_id, cls == NNA_RC_RATE ? 1 : cls == NNA_RC_UNSENT ? -1 : 0);
     if (home_loop(ws)) {
         double now = now_of(ws);
         switch (cls) {
-        case NNA_RC_OK: on_success(ws, now); break;
-        case NNA_RC_RATE: on_rate_limited(ws, retry_after, now); break;
+        case NNA_RC_OK: on_success(ws); break;
+        case NNA_RC_RATE: on_rate_limited(ws, op, retry_after, now); break;
         case NNA_RC_SERVER:
         case NNA_RC_NETWORK:
-        case NNA_RC_UNSENT: on_trouble(ws, now, probe); break;
-        case NNA_RC_FATAL: ws->failures = 0; break;
+        case NNA_RC_UNSENT:
+            on_trouble(ws, now, probe);
+            if (probe && ws->health_closed) op->was_probe = 1;
+            break;
+        case NNA_RC_FATAL: /* the server answered: it is up */
+            ws->failures = 0;
+            if (ws->health_closed) health_open(ws);
+            break;
         }
     }
     pump(ws);
+}
+
+void nna_ws_attempt_abandoned(nna_workspace *ws, nna_op *op, int unsent)
+{
+    release_slot(ws, op);
+    if (unsent) nna_pacer_result(&ws->pacer, op->pace_id, -1);
+    pump(ws);
+}
+
+double nna_ws_retry_budget_wait(nna_workspace *ws)
+{
+    if (!home_loop(ws)) return 0;
+    return nna_budget_reserve(&ws->budget, now_of(ws));
 }

@@ -179,7 +179,7 @@ START_TEST(bad_key_is_401_and_never_in_error_text)
     nna_client_options o;
     tctx_options(&t, &o);
     o.api_key = "sk-secret-value-1234567890";
-    ck_assert_int_eq(nna_client_new_ev(t.loop, &o, &bad), NNA_OK);
+    ck_assert_int_eq(tclient_new(t.loop, &o, &bad), NNA_OK);
     nna_future *f = nna_tasks_get(bad, "00000000-0000-4000-8000-000000000000");
     ck_assert(run_until_done(t.loop, f, 10));
     ck_assert_int_eq(nna_future_status(f), NNA_EUNAUTHORIZED);
@@ -274,9 +274,9 @@ START_TEST(rate_limited_is_retried_after_retry_after)
         "{\"route\":\"tasks.get\",\"responses\":[{\"status\":429,\"headers\":{\"Retry-After\":\"1\"},"
         "\"json\":{\"error\":\"slow down\"}}]}", NULL));
     nna_future *f = nna_tasks_get(t.client, "00000000-0000-4000-8000-000000000000");
-    double t0 = ev_time();
+    double t0 = tclock();
     ck_assert(run_until_done(t.loop, f, 10));
-    double took = ev_time() - t0;
+    double took = tclock() - t0;
     ck_assert_int_eq(nna_future_status(f), NNA_ENOT_FOUND); /* then the real answer */
     ck_assert_uint_eq(nna_future_attempts(f), 2);
     ck_assert(fabs(nna_future_retry_after(f) - 1.0) < 1e-9);
@@ -377,7 +377,7 @@ START_TEST(cancel_in_flight_and_queued)
     nna_future *f = nna_tasks_get(t.client, "00000000-0000-4000-8000-000000000000");
     cb_count = 0;
     nna_future_then(f, count_cb, NULL);
-    ev_run(t.loop, EVRUN_NOWAIT);
+    tloop_run_nowait(&t);
     ck_assert_int_eq(nna_future_cancel(f), NNA_OK);
     ck_assert_int_eq(cb_count, 0);                    /* on the next loop turn */
     ck_assert(run_until_done(t.loop, f, 5));
@@ -430,11 +430,11 @@ START_TEST(shutdown_settles_everything_once_and_frees_the_loop)
         fs[i] = run_query(&t, NNA_EMU_AGENT_1, "never finishes");
         nna_future_then(fs[i], count_cb, NULL);
     }
-    ev_run(t.loop, EVRUN_NOWAIT);
+    tloop_run_nowait(&t);
     shut_cb = 0;
     nna_client_shutdown(t.client, NNA_SHUTDOWN_CANCEL, count_shutdown, NULL);
     t.client = NULL;
-    ev_run(t.loop, 0); /* returns on its own once the library is gone */
+    tloop_run(&t); /* returns on its own once the library is gone */
     ck_assert_int_eq(shut_cb, 1);
     ck_assert_int_eq(cb_count, N);
     for (int i = 0; i < N; i++) {
@@ -453,7 +453,7 @@ START_TEST(drain_shutdown_lets_work_finish)
     shut_cb = 0;
     nna_client_shutdown(t.client, NNA_SHUTDOWN_DRAIN, count_shutdown, NULL);
     t.client = NULL;
-    ev_run(t.loop, 0);
+    tloop_run(&t);
     ck_assert_int_eq(shut_cb, 1);
     ck_assert_int_eq(nna_future_status(f), NNA_OK);
     nna_future_unref(f);
@@ -466,7 +466,7 @@ START_TEST(idle_keepalive_does_not_hold_the_loop)
     tctx t;
     tctx_start(&t, NULL, NULL);
     nna_future *f = run_query(&t, NNA_EMU_AGENT_1, "one");
-    ev_run(t.loop, 0); /* returns once the work is done, with the connection still open */
+    tloop_run(&t); /* returns once the work is done, with the connection still open */
     ck_assert_int_eq(nna_future_status(f), NNA_OK);
     nna_future_unref(f);
     tctx_stop(&t);
@@ -480,7 +480,7 @@ START_TEST(private_loop_wait)
     nna_client_options o;
     tctx_options(&t, &o);
     nna_client *c;
-    ck_assert_int_eq(nna_client_new_ev(NULL, &o, &c), NNA_OK);
+    ck_assert_int_eq(tclient_new(NULL, &o, &c), NNA_OK);
     nna_run_options ro;
     nna_run_options_init(&ro);
     ro.query = "blocking";
@@ -536,8 +536,241 @@ START_TEST(callback_may_shut_the_client_down)
     nna_future_then(a, free_client_in_cb, NULL);
     shut_cb = 0;
     t.client = NULL;
-    ev_run(t.loop, 0);
+    tloop_run(&t);
     ck_assert_int_eq(shut_cb, 1);
+    ck_assert(nna_future_done(b));
+    nna_future_unref(a);
+    nna_future_unref(b);
+    tctx_stop(&t);
+}
+END_TEST
+
+/* ---- callbacks, shutdown and the loop: the same on libev and libuv -------------------- */
+
+static nna_client *chain_client;
+static nna_future *victims[8];
+static nna_future *extra;
+static int victim_cbs[8], extra_cb;
+
+static void victim_cb(nna_future *f, void *ud) { (void)f; victim_cbs[(long)ud]++; }
+static void extra_done(nna_future *f, void *ud) { (void)f; (void)ud; extra_cb++; }
+
+static void cancel_the_others(nna_future *f, void *ud)
+{
+    (void)f; (void)ud;
+    cb_count++;
+    for (int i = 0; i < 8; i++) ck_assert_int_eq(nna_future_cancel(victims[i]), NNA_OK);
+    extra = nna_tasks_get(chain_client, "00000000-0000-4000-8000-000000000000");
+    nna_future_then(extra, extra_done, NULL);
+}
+
+START_TEST(callback_may_cancel_others_and_submit_more)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    cJSON_Delete(emu_ctl(&t, "POST", "/_emu/config", "{\"latency_ms\":300}", NULL));
+    chain_client = t.client;
+    for (int i = 0; i < 8; i++) {
+        victims[i] = run_query(&t, NNA_EMU_AGENT_1, "slow");
+        victim_cbs[i] = 0;
+        nna_future_then(victims[i], victim_cb, (void *)(long)i);
+    }
+    /* fails on the next turn without the network, while the others are on the wire */
+    nna_future *first = nna_tasks_get(t.client, "not-a-uuid");
+    cb_count = extra_cb = 0;
+    nna_future_then(first, cancel_the_others, NULL);
+    ck_assert(run_until_done(t.loop, first, 5));
+    ck_assert_int_eq(cb_count, 1);
+    cJSON_Delete(emu_ctl(&t, "POST", "/_emu/config", "{\"latency_ms\":0}", NULL));
+    ck_assert(run_until_done(t.loop, extra, 10));
+    ck_assert_int_eq(nna_future_status(extra), NNA_ENOT_FOUND);
+    ck_assert_int_eq(extra_cb, 1);
+    for (int i = 0; i < 8; i++) {
+        ck_assert_int_eq(victim_cbs[i], 1);
+        ck_assert_int_eq(nna_future_status(victims[i]), NNA_ECANCELLED);
+        nna_future_unref(victims[i]);
+    }
+    nna_future_unref(first);
+    nna_future_unref(extra);
+    tctx_stop(&t);
+}
+END_TEST
+
+static void drain_in_cb(nna_future *f, void *ud)
+{
+    (void)f; (void)ud;
+    cb_count++;
+    nna_client_shutdown(cb_client, NNA_SHUTDOWN_DRAIN, count_shutdown, NULL);
+    /* after a shutdown nothing new is accepted: it fails with NNA_ESHUTDOWN */
+    extra = nna_tasks_get(cb_client, "00000000-0000-4000-8000-000000000000");
+}
+
+START_TEST(drain_from_a_callback_finishes_the_rest_then_returns)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    cJSON_Delete(emu_ctl(&t, "POST", "/_emu/config", "{\"latency_ms\":100}", NULL));
+    cb_client = t.client;
+    nna_future *first = nna_tasks_get(t.client, "bad");     /* settles at once */
+    enum { N = 6 };
+    nna_future *rest[N];
+    for (int i = 0; i < N; i++) rest[i] = run_query(&t, NNA_EMU_AGENT_2, "finish me");
+    cb_count = shut_cb = 0;
+    extra = NULL;
+    nna_future_then(first, drain_in_cb, NULL);
+    t.client = NULL;
+    tloop_run(&t); /* returns by itself once the drained client is gone */
+    ck_assert_int_eq(cb_count, 1);
+    ck_assert_int_eq(shut_cb, 1);
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_eq(nna_future_status(rest[i]), NNA_OK);
+        nna_future_unref(rest[i]);
+    }
+    ck_assert_int_eq(emu_task_count(&t, NNA_EMU_AGENT_2), N);
+    if (extra) {
+        ck_assert(nna_future_done(extra));
+        ck_assert_int_eq(nna_future_status(extra), NNA_ESHUTDOWN);
+        nna_future_unref(extra);
+    }
+    nna_future_unref(first);
+    tctx_stop(&t);
+}
+END_TEST
+
+/* A callback that always queues another callback must not starve the sockets: deferred
+ * callbacks queued by callbacks run on the next loop turn, after I/O. */
+static int chain_len, chain_stop;
+static void chain_step(nna_future *f, void *ud)
+{
+    (void)ud;
+    nna_future_unref(f);
+    if (chain_stop) return;
+    chain_len++;
+    nna_future *g = nna_tasks_get(chain_client, "not-a-uuid");
+    nna_future_then(g, chain_step, NULL);
+}
+
+START_TEST(callback_chain_does_not_starve_io)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    chain_client = t.client;
+    chain_len = chain_stop = 0;
+    nna_future *real = run_query(&t, NNA_EMU_AGENT_1, "through the chain");
+    nna_future *g = nna_tasks_get(t.client, "not-a-uuid");
+    nna_future_then(g, chain_step, NULL);
+    ck_assert(run_until_done(t.loop, real, 10));
+    ck_assert_int_eq(nna_future_status(real), NNA_OK);
+    ck_assert_int_gt(chain_len, 0);
+    chain_stop = 1;
+    nna_future_unref(real);
+    tctx_stop(&t); /* the pending link settles with NNA_ESHUTDOWN and is released */
+}
+END_TEST
+
+/* Connections that the server drops make curl close sockets and open new ones that get the
+ * same descriptor numbers back (libuv allows one poll per fd: the old one must be gone). */
+START_TEST(dropped_connections_and_reused_descriptors)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    enum { N = 12 };
+    char script[64 + N * 40];
+    strcpy(script, "{\"route\":\"tasks.get\",\"responses\":[");
+    for (int i = 0; i < N; i++) strcat(script, i ? ",{\"drop\":true},{\"pass\":true}" : "{\"drop\":true},{\"pass\":true}");
+    strcat(script, "]}");
+    int st;
+    cJSON_Delete(emu_ctl(&t, "POST", "/_emu/script", script, &st));
+    ck_assert_int_eq(st, 200);
+    for (int i = 0; i < N; i++) {
+        nna_future *f = nna_tasks_get(t.client, "00000000-0000-4000-8000-000000000000");
+        ck_assert(run_until_done(t.loop, f, 10));
+        ck_assert_int_eq(nna_future_status(f), NNA_ENOT_FOUND);
+        nna_future_unref(f);
+    }
+    /* and a burst on fresh connections after that */
+    nna_future *fs[20];
+    for (int i = 0; i < 20; i++) fs[i] = nna_tasks_get(t.client, "00000000-0000-4000-8000-000000000000");
+    nna_future *all = nna_future_all(fs, 20);
+    ck_assert(run_until_done(t.loop, all, 10));
+    ck_assert_int_eq(nna_future_status(all), NNA_ENOT_FOUND);
+    for (int i = 0; i < 20; i++) {
+        ck_assert_int_eq(nna_future_status(fs[i]), NNA_ENOT_FOUND);
+        nna_future_unref(fs[i]);
+    }
+    nna_future_unref(all);
+    tctx_stop(&t);
+}
+END_TEST
+
+START_TEST(shutdown_with_idle_connections_and_nothing_pending)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    nna_future *fs[10];
+    for (int i = 0; i < 10; i++) fs[i] = run_query(&t, NNA_EMU_AGENT_1, "open a connection");
+    tloop_run(&t); /* returns with ten idle keep-alive connections open */
+    for (int i = 0; i < 10; i++) {
+        ck_assert_int_eq(nna_future_status(fs[i]), NNA_OK);
+        nna_future_unref(fs[i]);
+    }
+    shut_cb = 0;
+    nna_client_shutdown(t.client, NNA_SHUTDOWN_DRAIN, count_shutdown, NULL);
+    nna_client_shutdown(t.client, NNA_SHUTDOWN_CANCEL, count_shutdown, NULL); /* ignored */
+    t.client = NULL;
+    ck_assert_int_eq(shut_cb, 0); /* from the loop, never from inside the call */
+    tloop_run(&t);
+    ck_assert_int_eq(shut_cb, 1);
+    tctx_stop(&t); /* the loop has nothing of the library left (asserted for libuv) */
+}
+END_TEST
+
+START_TEST(private_loop_shutdown_then_free)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    nna_client_options o;
+    tctx_options(&t, &o);
+    nna_client *c;
+    ck_assert_int_eq(tclient_new(NULL, &o, &c), NNA_OK);
+    nna_future *f = nna_tasks_get(c, "00000000-0000-4000-8000-000000000000");
+    ck_assert_int_eq(nna_future_wait(f), NNA_ENOT_FOUND);
+    nna_future *g = run_query(&t, NNA_EMU_AGENT_1, "on the other client"); /* t.client */
+    nna_future *h = nna_tasks_get(c, "00000000-0000-4000-8000-000000000000");
+    shut_cb = 0;
+    nna_client_shutdown(c, NNA_SHUTDOWN_CANCEL, count_shutdown, NULL);
+    nna_client_free(c); /* runs the private loop to the end, then closes and frees it */
+    ck_assert_int_eq(shut_cb, 1);
+    ck_assert_int_eq(nna_future_status(h), NNA_ESHUTDOWN);
+    ck_assert(run_until_done(t.loop, g, 10));
+    ck_assert_int_eq(nna_future_status(g), NNA_OK);
+    nna_future_unref(f);
+    nna_future_unref(g);
+    nna_future_unref(h);
+    tctx_stop(&t);
+}
+END_TEST
+
+static void free_in_cb(nna_future *f, void *ud)
+{
+    (void)f; (void)ud;
+    nna_client_free(cb_client); /* borrowed loop: an asynchronous CANCEL shutdown */
+    cb_count++;
+}
+
+START_TEST(free_from_a_callback_on_a_borrowed_loop)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    cb_client = t.client;
+    nna_future *a = nna_tasks_get(t.client, "bad");
+    nna_future *b = run_query(&t, NNA_EMU_AGENT_1, "cut short");
+    cb_count = 0;
+    nna_future_then(a, free_in_cb, NULL);
+    nna_future_then(b, count_cb, NULL);
+    t.client = NULL;
+    tloop_run(&t);
+    ck_assert_int_eq(cb_count, 2);
     ck_assert(nna_future_done(b));
     nna_future_unref(a);
     nna_future_unref(b);
@@ -547,7 +780,7 @@ END_TEST
 
 Suite *engine_suite(void)
 {
-    Suite *s = suite_create("engine");
+    Suite *s = suite_create("engine on " TLOOP_NAME);
     TCase *u = tcase_create("unit");
     tcase_add_test(u, timer_heap_orders_and_rearms_lazily);
     tcase_add_test(u, release_waits_for_the_outermost_call);
@@ -574,6 +807,13 @@ Suite *engine_suite(void)
     tcase_add_test(i, private_loop_wait);
     tcase_add_test(i, generic_request);
     tcase_add_test(i, callback_may_shut_the_client_down);
+    tcase_add_test(i, callback_may_cancel_others_and_submit_more);
+    tcase_add_test(i, drain_from_a_callback_finishes_the_rest_then_returns);
+    tcase_add_test(i, callback_chain_does_not_starve_io);
+    tcase_add_test(i, dropped_connections_and_reused_descriptors);
+    tcase_add_test(i, shutdown_with_idle_connections_and_nothing_pending);
+    tcase_add_test(i, private_loop_shutdown_then_free);
+    tcase_add_test(i, free_from_a_callback_on_a_borrowed_loop);
     suite_add_tcase(s, i);
     return s;
 }

@@ -6,7 +6,8 @@
  * nna_client_new_custom() for another loop.
  *
  * Threading: one client belongs to one loop thread; nothing here may be called from
- * another thread. The library keeps no global state beyond curl_global_init(), which
+ * another thread (not even nna_future_unref(), nna_future_cancel() or
+ * nna_client_shutdown()). The library keeps no global state beyond curl_global_init(), which
  * nna_client_new_*() performs once (call curl_global_init() yourself first if your program
  * starts threads before creating a client).
  */
@@ -84,14 +85,18 @@ typedef void (*nna_shutdown_cb)(void *user_data);
 
 /* Shuts the client down asynchronously: cancels or drains every operation (each future
  * completes exactly once), closes every socket watcher and timer, frees the client, and
- * then calls cb (may be NULL) from the loop. After it, the host loop returns on its own if
- * it has nothing else to do. The client handle must not be used after this call (except
+ * then calls cb (may be NULL) from the loop. The callback always runs from the loop, never
+ * from inside this call, even when nothing is pending; on libuv it runs after the last
+ * close callback, when nothing of the library remains on the loop. After it, the host loop
+ * returns on its own if it has nothing else to do. The client handle must not be used after this call (except
  * by callbacks of its own futures still running). Safe to call from any libnna callback. */
 void nna_client_shutdown(nna_client *c, nna_shutdown_mode mode, nna_shutdown_cb cb,
                          void *user_data);
 
-/* nna_client_shutdown(c, NNA_SHUTDOWN_CANCEL, NULL, NULL); for a client on a private loop
- * it also runs that loop until everything is closed and destroys it. NULL is ignored. */
+/* nna_client_shutdown(c, NNA_SHUTDOWN_CANCEL, NULL, NULL); on a borrowed loop the release
+ * completes on the loop's next turn. For a client on a private loop it also runs that loop
+ * until everything is closed and destroys it (do not call it from a callback of that
+ * client). NULL is ignored. */
 void nna_client_free(nna_client *c);
 
 /* The workspace this client submits to (borrowed). */

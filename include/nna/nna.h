@@ -7,5 +7,7 @@
 #include "nna/future.h"
 #include "nna/workspace.h"
 #include "nna/client.h"
+#include "nna/paginate.h"
 #include "nna/tasks.h"
+#include "nna/agents.h"
 #endif

@@ -5,6 +5,17 @@
  * fair queue, one pause when a 429 arrives, one adaptive send rate and one health gate.
  * A client made without a workspace gets a private one.
  *
+ * Behaviour: requests wait in one queue per workspace (status polls and reconciliation
+ * checks first, then other calls, then new runs; runs round-robin across agents; each in
+ * submission order). A 429 pauses the whole workspace for its Retry-After (plus a little
+ * jitter), halves the cap (it grows back by 1/cap per success) and teaches the send rate:
+ * the limiter fits a token bucket to its log of sends and 429s, paces at just under the
+ * rate found and probes upward slowly. A run of 5xx or transport failures pauses the
+ * workspace for 1, 2, 5, 10, then 30 s with a single probe request in flight; waiting
+ * requests spend none of their attempts. After either pause the queue is released
+ * gradually. Retries after server trouble are paced by a retry budget (ratio of recent
+ * requests plus a floor per second), never refused by it.
+ *
  * Ownership: reference-counted; nna_workspace_new() gives one reference, each client using
  * it holds another. Threading: a workspace and all its clients live on one loop thread.
  */
@@ -24,9 +35,12 @@ typedef struct nna_workspace_options {
     unsigned max_inflight;     /* cap on requests in flight; default 64; the adaptive cap
                                   never exceeds it and never drops below 1 */
     double   rate_limit;       /* starting send rate (requests/s); 0 = unpaced until the
-                                  first 429 teaches a rate (default 0) */
-    int      adaptive;         /* 1 (default): cap and rate adapt to 429s */
-    double   retry_budget_ratio; /* retries ≤ this share of recent requests; default 0.1 */
+                                  429s teach a rate (default 0) */
+    int      adaptive;         /* 1 (default): cap and rate adapt to 429s; 0: the cap and
+                                  rate_limit stay as set (the pauses still apply) */
+    double   retry_budget_ratio; /* retries ≤ this share of recent requests; default 0.1
+                                    (beyond it they wait for budget, within their
+                                    deadline) */
     double   retry_budget_floor; /* plus this many retries per second; default 1 */
 } nna_workspace_options;
 
@@ -60,8 +74,9 @@ void nna_workspace_counters_get(const nna_workspace *ws, nna_workspace_counters 
 typedef enum nna_ws_event_kind {
     NNA_WS_ATTEMPT,          /* a request is sent: value = attempt number */
     NNA_WS_RETRY_SCHEDULED,  /* value = delay in seconds; http_status = reason (0 = network) */
-    NNA_WS_GATE_CLOSED,      /* value = seconds until it reopens */
-    NNA_WS_GATE_OPENED,
+    NNA_WS_GATE_CLOSED,      /* value = seconds until it reopens; http_status = 429 for
+                                the rate-limit pause, 500 for the health gate */
+    NNA_WS_GATE_OPENED,      /* http_status as for NNA_WS_GATE_CLOSED */
     NNA_WS_CAP_CHANGED,      /* value = new cap */
     NNA_WS_RATE_CHANGED,     /* value = new rate */
     NNA_WS_RECONCILED        /* a run whose outcome was in doubt was found and adopted */

@@ -1,1 +1,16 @@
-# (to be filled)
+# Black-box tests of the nna command line: each runs the built tools/nna/nna against a
+# standalone tools/emu/nna-emu started on --port 0 (both built by `make all`, which
+# `make check` runs first). NNA_CLI_WRAPPER="libtool --mode=execute valgrind ..." wraps
+# every nna run of test_cli.
+CLI_TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS) \
+	-DNNA_BUILDDIR='"$(abs_top_builddir)"'
+CLI_TEST_LDADD = $(CHECK_LIBS) $(CJSON_LIBS) $(CURL_LIBS)
+
+check_PROGRAMS += tests/cli/test_cli tests/cli/test_cli_batch
+TESTS += tests/cli/test_cli tests/cli/test_cli_batch
+tests_cli_test_cli_SOURCES = tests/cli/test_cli.c tests/cli/clitest.c tests/cli/clitest.h
+tests_cli_test_cli_CFLAGS = $(CLI_TEST_CFLAGS)
+tests_cli_test_cli_LDADD = $(CLI_TEST_LDADD)
+tests_cli_test_cli_batch_SOURCES = tests/cli/test_cli_batch.c tests/cli/clitest.c tests/cli/clitest.h
+tests_cli_test_cli_batch_CFLAGS = $(CLI_TEST_CFLAGS)
+tests_cli_test_cli_batch_LDADD = $(CLI_TEST_LDADD)

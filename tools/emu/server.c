@@ -228,7 +228,8 @@ static enum MHD_Result ahc(void *cls, struct MHD_Connection *c, const char *url,
             pthread_mutex_unlock(&e->mu);
             r->have_outcome = 1;
         }
-        if (r->out.delay_ms && !r->resumed) {
+        /* No latency once stopping: nothing would resume the connection after the loop. */
+        if (r->out.delay_ms && !r->resumed && !atomic_load(&e->srv->stop)) {
             emu_timer t = {emu_mono_ns() + (int64_t)r->out.delay_ms * 1000000LL, r, c};
             if (heap_push(e->srv, t) == 0) {
                 r->suspended = 1;
@@ -282,16 +283,18 @@ static void *loop(void *arg)
             pthread_mutex_unlock(&e->mu);
         }
     }
-    /* resume every suspended connection so that MHD can close it */
-    while (s->nheap) {
-        emu_timer t = s->heap[0];
-        heap_remove_at(s, 0);
-        t.r->resumed = 1;
-        t.r->aborted = 1;
-        MHD_resume_connection(t.c);
-    }
-    for (int i = 0; i < 3; i++)
+    /* Resume every suspended connection so that MHD can close it, after each of the last
+     * MHD_run calls too (a request read by one of them must not stay suspended). */
+    for (int i = 0; i < 3; i++) {
+        while (s->nheap) {
+            emu_timer t = s->heap[0];
+            heap_remove_at(s, 0);
+            t.r->resumed = 1;
+            t.r->aborted = 1;
+            MHD_resume_connection(t.c);
+        }
         MHD_run(s->d);
+    }
     return NULL;
 }
 
