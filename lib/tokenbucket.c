@@ -279,54 +279,71 @@ void nna_pacer_result(nna_pacer *p, uint64_t id, int res)
 }
 
 /* Violations of the bucket model (rate r, burst b) by the log: accepted sends that found
- * the bucket empty (*low) and rejected ones that found a token (*high). */
+ * the bucket empty (*low) and rejected ones that found a token (*high).
+ *
+ * Sends within NNA_PACER_JITTER of the first of a group are judged together, in no order
+ * (they may have crossed on the way, and a millisecond clock cannot order them): the
+ * group's accepted sends must fit in what the bucket held plus what it earned during the
+ * group, and a rejection in the group must be possible at all, i.e. serving the group's
+ * accepted sends first must have emptied the bucket. Both tests are lenient, so the
+ * unknown order biases the fit neither way. */
 static void simulate(const double *t, const signed char *res, size_t n, double b, int empty,
                      double anchor_t, double r, unsigned *low, unsigned *high)
 {
     double tok = empty ? 0 : b, last = empty ? anchor_t : (n ? t[0] : 0);
     unsigned lo = 0, hi = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (res[i] < 0) continue;
-        double dt = t[i] - last;
+    size_t i = 0;
+    while (i < n) {
+        double g0 = t[i];
+        double dt = g0 - last;
         if (dt > 0) {
             tok += r * dt;
             if (tok > b) tok = b;
-            last = t[i];
+            last = g0;
         }
-        if (res[i] == 0) {
-            /* Accepted without a token: the model owes one (a debt, not a reset, so a
-             * rate too low keeps contradicting every later send). */
-            if (tok < 1 - PACE_SLACK) lo++;
-            tok -= 1;
-        } else if (tok >= 1 + PACE_SLACK) {
-            hi++;
+        unsigned k = 0, j = 0;
+        double g1 = g0;
+        for (; i < n && t[i] - g0 < NNA_PACER_JITTER; i++) {
+            if (res[i] == 0) k++;
+            else if (res[i] == 1) j++;
+            g1 = t[i];
         }
+        double start = tok;
+        if (g1 > last) {
+            tok += r * (g1 - last);
+            if (tok > b) tok = b;
+            last = g1;
+        }
+        /* Accepted without tokens: the model owes them (a debt, not a reset, so a rate
+         * too low keeps contradicting every later send). */
+        if ((double)k > tok + PACE_SLACK) lo += (unsigned)ceil((double)k - tok - PACE_SLACK);
+        if (j > 0 && start - (double)k >= 1 + PACE_SLACK) hi += j;
+        tok -= k;
     }
     *low = lo;
     *high = hi;
 }
 
-/* Smallest rate in [FIT_LO, hi] with low <= high (low falls and high rises with the rate);
- * 0 when even hi leaves low > high. *score gets low + high there. */
+/* The smallest rate in [FIT_LO, hi] that explains the accepted sends as well as any rate
+ * can, but for one (an outlier of timing noise must not drag the rate up): `low` falls
+ * as the rate grows, so bisection finds it. 0 when the log has nothing to explain.
+ * *score gets low + high there: how badly the model still fits. */
 static double fit1(const double *t, const signed char *res, size_t n, double b, int empty,
                    double anchor_t, double hi, unsigned *score)
 {
-    unsigned l, h;
-    simulate(t, res, n, b, empty, anchor_t, hi, &l, &h);
-    if (l > h) {
-        if (score) *score = l + h;
-        return 0;
-    }
+    unsigned l, h, floor_l;
+    simulate(t, res, n, b, empty, anchor_t, hi, &floor_l, &h);
+    unsigned target = floor_l + 1;
     double lo = FIT_LO, up = hi;
     simulate(t, res, n, b, empty, anchor_t, lo, &l, &h);
-    if (l <= h) {
+    if (l <= target) {
         if (score) *score = l + h;
         return lo;
     }
     for (int i = 0; i < FIT_ITERS; i++) {
         double mid = sqrt(lo * up);
         simulate(t, res, n, b, empty, anchor_t, mid, &l, &h);
-        if (l <= h) up = mid; else lo = mid;
+        if (l <= target) up = mid; else lo = mid;
     }
     simulate(t, res, n, b, empty, anchor_t, up, &l, &h);
     if (score) *score = l + h;
@@ -355,15 +372,6 @@ static size_t log_copy(const nna_pacer *p, double **t, signed char **res)
     for (size_t i = 0; i < p->len; i++) {
         (*t)[i] = p->t[ring_at(p, i)];
         (*res)[i] = p->res[ring_at(p, i)];
-    }
-    /* Sends a few milliseconds apart may reach the server in either order (several
-     * connections): read such a group as accepted first, then rejected. */
-    for (size_t i = 1; i < p->len; i++) {
-        for (size_t j = i; j > 0 && (*res)[j] == 0 && (*res)[j - 1] == 1 &&
-                           (*t)[j] - (*t)[j - 1] < NNA_PACER_JITTER; j--) {
-            (*res)[j] = 1;
-            (*res)[j - 1] = 0;
-        }
     }
     return p->len;
 }
@@ -422,7 +430,7 @@ double nna_pacer_reopen(nna_pacer *p, double now)
         /* First pause: what got through since the start bounds the burst (it is the burst
          * plus what the bucket earned meanwhile; replies that crossed make counting only
          * those before the first 429 unsafe: too low a burst would fit too high a rate). */
-        if (first < 2 || accepted < 2) {
+        if (accepted < 2) {
             /* One stray 429 (a script, another client): no evidence of a limit yet. */
             if (p->mode == NNA_PACER_KNOWN) set_rate(p, p->rate * NNA_PACER_CUT, now);
             p->len = 0;
@@ -439,29 +447,25 @@ double nna_pacer_reopen(nna_pacer *p, double now)
             }
         }
     } else {
-        /* Second pause: fit burst and rate together over both (the first pause fixed the
-         * burst's upper bound, this one the rate). Smallest rate among the best fits. */
+        /* Second pause: fit burst and rate together over both pauses (the first bounds
+         * the burst, the ramp's end pins the rate for each burst); among the best fits
+         * (within one contradiction, for timing noise) the lowest rate. */
         double hi = rate_ceiling(t, n), best_r = 0, best_b = 0;
-        double *rs = malloc(sizeof(double) * 256), *bs = malloc(sizeof(double) * 256);
-        unsigned *ss = malloc(sizeof(unsigned) * 256), min_s = ~0u;
+        double rs[256], bs[256];
+        unsigned ss[256], min_s = ~0u;
         size_t nb = 0;
-        for (double b = 1; rs && bs && ss && nb < 256 && b <= p->upper + 0.5;
-             b = b < 32 ? b + 1 : b * 1.05) {
+        for (double b = 1; nb < 256 && b <= p->upper + 0.5; b = b < 32 ? b + 1 : b * 1.05) {
             rs[nb] = fit1(t, res, n, b, p->anchor_empty, p->anchor_t, hi, &ss[nb]);
             bs[nb] = b;
             if (rs[nb] > 0 && ss[nb] < min_s) min_s = ss[nb];
             nb++;
         }
-        /* Within one contradiction of the best fit (timing noise), the lowest rate. */
         for (size_t i = 0; i < nb; i++) {
             if (rs[i] > 0 && ss[i] <= min_s + 1 && (best_r == 0 || rs[i] < best_r)) {
                 best_r = rs[i];
                 best_b = bs[i];
             }
         }
-        free(rs);
-        free(bs);
-        free(ss);
         p->mode = NNA_PACER_KNOWN;
         if (best_r > 0) {
             p->burst = best_b;

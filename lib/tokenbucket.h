@@ -65,7 +65,7 @@ double nna_budget_reserve(nna_retry_budget *b, double now);
 #define NNA_PACER_PROBE   0.01
 #define NNA_PACER_CUT     0.7
 #define NNA_PACER_MIN     0.2
-#define NNA_PACER_JITTER  0.0005 /* sends this close may reach the server in any order */
+#define NNA_PACER_JITTER  0.003  /* sends this close may reach the server in any order */
 
 typedef enum nna_pacer_mode {
     NNA_PACER_FREE,      /* nothing learned: unpaced */
@@ -110,10 +110,10 @@ void   nna_pacer_result(nna_pacer *p, uint64_t id, int res);
 double nna_pacer_reopen(nna_pacer *p, double now);
 
 /* The fit, exposed for tests: the smallest rate R at which a bucket of burst `burst` (with
- * the given start: empty at anchor_t, or full at the first send) explains the n logged
- * sends (times t[], outcomes res[]) at least as well as it contradicts them: accepted
- * sends must find a token, rejected ones must not. Returns 0 when no rate in (0, hi]
- * fits. */
+ * the given start: empty at anchor_t, or full at the first send) lets through the n logged
+ * sends (times t[], outcomes res[]; sends within NNA_PACER_JITTER judged as a group, in
+ * any order) as well as any rate up to `hi` does, but for one. Returns 0 when the log or
+ * the burst is empty. */
 double nna_pacer_fit(const double *t, const signed char *res, size_t n, double burst,
                      int anchor_empty, double anchor_t, double hi);
 #endif

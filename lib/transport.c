@@ -6,13 +6,14 @@
  * a finished transfer's handle (with its buffers) serves the next request, so connections,
  * DNS and TLS sessions are reused and no request allocates a handle.
  *
- * Non-idempotent requests are sent through a read callback with no seek callback: libcurl
- * cannot rewind the body, so when a reused keep-alive connection dies before the reply,
- * libcurl reports CURLE_SEND_FAIL_REWIND instead of silently sending the POST again (which
- * for run creation would be the blind retry the API forbids). The pipeline then reconciles.
- * (libcurl only re-sends silently when no body byte had left; a server cannot have acted
- * on a POST whose body it never received, except a POST without a body: those get a
- * connection of their own, see set_request.) */
+ * A request body in memory is handed to libcurl as POSTFIELDS, so it leaves with the
+ * headers in one write. Non-idempotent requests must never be re-sent by libcurl itself
+ * (it silently re-sends a request when a reused keep-alive connection turns out dead
+ * before the reply): CURLOPT_PREREQFUNCTION runs each time libcurl is about to send the
+ * request, and a second call for a non-idempotent one aborts the transfer, which is then
+ * reported as sent (outcome in doubt), so the pipeline reconciles instead of a blind
+ * retry of run creation. Multipart file parts have no seek callback for the same
+ * reason. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -41,8 +42,10 @@ struct nna_xfer {
     void          *arg;
     struct curl_slist *headers;   /* per-request extras (content type) */
     curl_mime     *mime;
-    char          *body;          /* request body copy */
-    size_t         body_len, body_off;
+    char          *body;          /* request body copy, kept across reuses */
+    size_t         body_len, body_off, body_cap;
+    unsigned char  no_rewind;     /* this request must never be re-sent by libcurl */
+    unsigned char  prereqs;       /* times libcurl was about to send this request */
     char          *resp;          /* response buffer, kept across reuses */
     size_t         resp_len, resp_cap;
     int            too_large;
@@ -59,6 +62,7 @@ struct nna_transport {
     CURLM             *multi;
     nna_timer          timer;
     struct curl_slist *base_headers;  /* Authorization, Accept: shared by every request */
+    struct curl_slist *json_headers;  /* Content-Type: application/json + the same */
     char              *user_agent;
     long               connect_timeout_ms;
     int                verify_tls;
@@ -66,6 +70,7 @@ struct nna_transport {
     nna_xfer          *free_list;
     nna_xfer          *active_list;
     size_t             nactive;
+    long               maxconnects;   /* CURLMOPT_MAXCONNECTS now */
     int                draining;
 };
 
@@ -118,6 +123,9 @@ static nna_xfer_result classify(nna_xfer *x, CURLcode rc)
 {
     if (rc == CURLE_OK) return NNA_XFER_HTTP;
     if (x->too_large) return NNA_XFER_TOO_LARGE;
+    /* libcurl was about to re-send a non-rewindable request (the reused connection died):
+     * the first copy may have reached the server. */
+    if (rc == CURLE_ABORTED_BY_CALLBACK && x->prereqs > 1) return NNA_XFER_SENT;
     switch (rc) {
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
@@ -141,16 +149,16 @@ static nna_xfer_result classify(nna_xfer *x, CURLcode rc)
 static void release_request(nna_xfer *x)
 {
     /* The handle must not point at what is freed here when it serves the next request. */
-    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, NULL);
-    curl_slist_free_all(x->headers);
-    x->headers = NULL;
+    if (x->headers) {
+        curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, NULL);
+        curl_slist_free_all(x->headers);
+        x->headers = NULL;
+    }
     if (x->mime) {
         curl_easy_setopt(x->easy, CURLOPT_MIMEPOST, NULL);
         curl_mime_free(x->mime);
         x->mime = NULL;
     }
-    free(x->body);
-    x->body = NULL;
 }
 
 static void unlink_active(nna_transport *t, nna_xfer *x)
@@ -169,6 +177,11 @@ static void to_pool(nna_transport *t, nna_xfer *x)
         free(x->resp);
         x->resp = NULL;
         x->resp_cap = 0;
+    }
+    if (x->body_cap > 65536) {
+        free(x->body);
+        x->body = NULL;
+        x->body_cap = 0;
     }
     x->next_free = t->free_list;
     t->free_list = x;
@@ -282,14 +295,15 @@ static size_t on_header(char *line, size_t size, size_t n, void *userp)
     return len;
 }
 
-static size_t on_read(char *buf, size_t size, size_t n, void *userp)
+/* Called each time libcurl is about to send the request on a connection. A second call
+ * for one transfer means libcurl is re-sending it by itself after a reused connection
+ * died: for a non-idempotent request that is a blind retry, so fail the attempt instead
+ * (the pipeline reconciles). */
+static int on_prereq(void *userp, char *ip, char *local_ip, int port, int local_port)
 {
+    (void)ip; (void)local_ip; (void)port; (void)local_port;
     nna_xfer *x = userp;
-    size_t room = size * n, left = x->body_len - x->body_off;
-    if (room > left) room = left;
-    memcpy(buf, x->body + x->body_off, room);
-    x->body_off += room;
-    return room;
+    return ++x->prereqs > 1 && x->no_rewind ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
 }
 
 static size_t file_read(char *buf, size_t size, size_t n, void *arg)
@@ -391,6 +405,8 @@ static int init_handle(nna_transport *t, nna_xfer *x)
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     /* Only http and https, never file:// or others from a caller-supplied base URL. */
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, x);
     return 0;
 }
 
@@ -416,29 +432,26 @@ static int set_body(nna_xfer *x, const nna_http_request *req)
     CURL *e = x->easy;
     if (req->nparts) return build_mime(x, req);
     curl_easy_setopt(e, CURLOPT_MIMEPOST, NULL);
-    if (req->body) {
-        x->headers = curl_slist_append(x->headers, "Content-Type: application/json");
-        if (!x->headers) return -1;
-    }
-    if (!req->no_rewind) {
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-        curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->body);
+    if (!req->body) { /* an explicit empty body: no size left over from the last request */
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
         return 0;
     }
-    /* Non-idempotent: even an empty body goes through the read callback, so that libcurl
-     * has nothing it could rewind and send again. */
-    size_t len = req->body ? req->body_len : 0;
-    x->body = malloc(len + 1);
-    if (!x->body) return -1;
-    if (len) memcpy(x->body, req->body, len);
-    x->body_len = len;
-    x->body_off = 0;
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
-    curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
-    curl_easy_setopt(e, CURLOPT_READDATA, x);
-    curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, NULL); /* cannot rewind: see the file comment */
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    /* The body stays in memory for the whole transfer, so libcurl sends it with the
+     * headers in one write. A re-send by libcurl itself is stopped by on_prereq. */
+    if (req->body_len + 1 > x->body_cap) {
+        size_t nc = x->body_cap ? x->body_cap : 256;
+        while (nc < req->body_len + 1) nc *= 2;
+        char *nb = realloc(x->body, nc);
+        if (!nb) return -1;
+        x->body = nb;
+        x->body_cap = nc;
+    }
+    memcpy(x->body, req->body, req->body_len);
+    x->body[req->body_len] = '\0';
+    x->body_len = req->body_len;
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body);
     return 0;
 }
 
@@ -449,17 +462,12 @@ static int set_request(nna_transport *t, nna_xfer *x, const nna_http_request *re
     int is_post = strcmp(req->method, "POST") == 0;
     x->resp_len = 0;
     x->too_large = 0;
+    x->prereqs = 0;
+    x->no_rewind = (unsigned char)(req->no_rewind != 0);
     x->retry_after[0] = x->date[0] = '\0';
     curl_easy_setopt(e, CURLOPT_URL, req->url);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(req->timeout > 0 ? req->timeout * 1000.0 : 0));
     curl_easy_setopt(e, CURLOPT_PIPEWAIT, strncmp(req->url, "https:", 6) == 0 ? 1L : 0L);
-    /* libcurl re-sends a request silently when a reused connection dies before any reply
-     * byte, unless body bytes were sent and cannot be rewound. A non-idempotent POST with
-     * no body has nothing to block that with, so it gets a connection of its own (there
-     * libcurl never retries). These calls are rare: the cost is one connection setup. */
-    long own_conn = req->no_rewind && !req->body && !req->nparts && !is_get;
-    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, own_conn);
-    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, own_conn);
     if (is_get) {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
@@ -473,13 +481,9 @@ static int set_request(nna_transport *t, nna_xfer *x, const nna_http_request *re
             return -1;
         }
     }
-    /* Per-request headers first, then the shared ones (copied slist nodes are cheap). */
-    for (struct curl_slist *h = t->base_headers; h; h = h->next) {
-        struct curl_slist *n = curl_slist_append(x->headers, h->data);
-        if (!n) return -1;
-        x->headers = n;
-    }
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+    /* Prebuilt lists owned by the transport: nothing allocated per request. */
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER,
+                     req->body && !req->nparts ? t->json_headers : t->base_headers);
     return 0;
 }
 
@@ -498,6 +502,14 @@ nna_xfer *nna_xfer_start(nna_transport *t, const nna_http_request *req, nna_xfer
     if (curl_multi_add_handle(t->multi, x->easy) != CURLM_OK) {
         to_pool(t, x);
         return NULL;
+    }
+    /* The connection cache must hold at least every connection in use: with fewer, curl
+     * closes a connection after almost every reply once more transfers than that are in
+     * flight (several clients share a workspace's cap, or the cap exceeds the client's
+     * max_inflight), and each request then pays a new connection (and TLS handshake). */
+    if ((long)t->nactive + 1 > t->maxconnects) {
+        t->maxconnects = 2 * ((long)t->nactive + 1);
+        curl_multi_setopt(t->multi, CURLMOPT_MAXCONNECTS, t->maxconnects);
     }
     x->active = 1;
     x->next_act = t->active_list;
@@ -557,8 +569,14 @@ nna_transport *nna_transport_new(nna_loop *loop, const nna_transport_options *o)
     t->verify_tls = o->verify_tls;
     t->user_agent = strdup(o->user_agent);
     t->base_headers = base_headers(o->api_key);
+    t->json_headers = curl_slist_append(NULL, "Content-Type: application/json");
+    for (struct curl_slist *h = t->base_headers; h && t->json_headers; h = h->next)
+        if (!curl_slist_append(t->json_headers, h->data)) {
+            curl_slist_free_all(t->json_headers);
+            t->json_headers = NULL;
+        }
     t->multi = curl_multi_init();
-    if (!t->user_agent || !t->base_headers || !t->multi) {
+    if (!t->user_agent || !t->base_headers || !t->json_headers || !t->multi) {
         nna_transport_free(t);
         return NULL;
     }
@@ -570,7 +588,8 @@ nna_transport *nna_transport_new(nna_loop *loop, const nna_transport_options *o)
     curl_multi_setopt(t->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
     curl_multi_setopt(t->multi, CURLMOPT_TIMERDATA, t);
     curl_multi_setopt(t->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-    curl_multi_setopt(t->multi, CURLMOPT_MAXCONNECTS, o->max_connections > 0 ? o->max_connections : 256L);
+    t->maxconnects = o->max_connections > 0 ? o->max_connections : 256L;
+    curl_multi_setopt(t->multi, CURLMOPT_MAXCONNECTS, t->maxconnects);
     return t;
 }
 
@@ -581,6 +600,7 @@ static void free_handle(nna_xfer *x)
         curl_easy_cleanup(x->easy);
     }
     free(x->resp);
+    free(x->body);
     free(x);
 }
 
@@ -612,6 +632,11 @@ void nna_transport_free(nna_transport *t)
         for (struct curl_slist *h = t->base_headers; h; h = h->next)
             memset(h->data, 0, strlen(h->data)); /* the key */
         curl_slist_free_all(t->base_headers);
+    }
+    if (t->json_headers) {
+        for (struct curl_slist *h = t->json_headers; h; h = h->next)
+            memset(h->data, 0, strlen(h->data)); /* the key */
+        curl_slist_free_all(t->json_headers);
     }
     free(t->user_agent);
     free(t);
