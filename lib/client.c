@@ -265,6 +265,23 @@ void nna_client_free(nna_client *c)
 
 nna_workspace *nna_client_workspace(const nna_client *c) { return c ? c->ws : NULL; }
 
+/* A Date header D says the server's clock read [D, D+1) when it answered, which happened
+ * between `sent` and `received` on ours: so D − received ≤ offset < D + 1 − sent. The
+ * tightest lower bound is kept; an upper bound below it means one of the clocks jumped,
+ * and the bound starts over. Reconciliation windows then start at the run's own t0 on the
+ * server's clock, so older tasks with the same query are not mistaken for it. */
+void nna_client_clock_sample(nna_client *c, double date, double sent, double received)
+{
+    double lo = date - received, hi = date + 1 - sent;
+    if (!c->clock_known || hi < c->clock_lo || lo > c->clock_lo) c->clock_lo = lo;
+    c->clock_known = 1;
+}
+
+double nna_client_window_start(const nna_client *c, double t0)
+{
+    return c->clock_known ? t0 + c->clock_lo - 1.0 : t0 - c->reconcile_skew;
+}
+
 void nna_client_set_private_loop(nna_client *c) { c->private_loop = 1; }
 
 /* ---- generic request -------------------------------------------------------------- */

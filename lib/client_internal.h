@@ -54,6 +54,8 @@ struct nna_client {
     unsigned        composites_busy; /* of them, those with work pending */
     struct nna_idset *claimed;       /* task ids our run creations own */
     char           *key;             /* the API key, only to scrub it from error texts */
+    int             clock_known;     /* a Date header has been seen */
+    double          clock_lo;        /* lower bound of server clock − local wall clock (s) */
     /* shutdown */
     int             shutting;
     nna_shutdown_mode shutdown_mode;
@@ -67,6 +69,13 @@ struct nna_client {
 /* Queues f's user callback for the next loop turn. */
 void nna_client_defer(nna_client *c, nna_future *f);
 void nna_client_update_keepalive(nna_client *c);
+/* Learns the server's clock from a response's Date header (sent/received: local wall
+ * clock when the request left and the reply arrived). */
+void nna_client_clock_sample(nna_client *c, double date, double sent, double received);
+/* The earliest server-side creation time a run whose first attempt left at local wall time
+ * t0 can have: t0 on the server's clock (minus 1 s of Date-header rounding) once the offset
+ * is known, else t0 minus the configured skew margin. */
+double nna_client_window_start(const nna_client *c, double t0);
 /* A future that fails on the next loop turn (validation errors: nothing was sent). */
 nna_future *nna_client_failed(nna_client *c, nna_status st, const char *error);
 /* Called when an operation ends or the deferred queue empties: finishes a shutdown. */

@@ -56,6 +56,9 @@ struct nna_op {
     unsigned        attempts;           /* requests handed to curl */
     double          deadline;           /* absolute loop time, or INFINITY */
     double          t0_wall;            /* run creation: wall clock before the first attempt */
+    double          window_start;       /* run creation: earliest server created_at that can
+                                           be this run's task (see nna_client_window_start) */
+    double          sent_wall;          /* wall clock when the current attempt left */
     double          retry_at;           /* reconciling: the back-off before a re-send (s) */
     nna_timer       timer;              /* deadline while queued or reconciling; back-off */
     nna_xfer       *xfer;

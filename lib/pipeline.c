@@ -41,16 +41,6 @@ static double wall_now(void)
 
 /* ---- building ----------------------------------------------------------------------- */
 
-static char *join_url(const char *base, const char *path, const char *query)
-{
-    size_t n = strlen(base) + strlen(path) + (query && *query ? strlen(query) + 1 : 0) + 1;
-    char *u = malloc(n);
-    if (!u) return NULL;
-    if (query && *query) snprintf(u, n, "%s%s?%s", base, path, query);
-    else snprintf(u, n, "%s%s", base, path);
-    return u;
-}
-
 /* Copies the parts and their strings into one allocation. */
 static nna_form_part *copy_parts(const nna_form_part *p, size_t n)
 {
@@ -76,11 +66,8 @@ static nna_form_part *copy_parts(const nna_form_part *p, size_t n)
 static void op_free(nna_op *op)
 {
     free(op->final_error);
-    free(op->url);
-    free(op->body);
     free(op->parts);
-    free(op->match_query);
-    free(op);
+    free(op); /* url, body and match_query live in the same allocation */
 }
 
 static void link_op(nna_client *c, nna_op *op)
@@ -102,38 +89,55 @@ static void unlink_op(nna_client *c, nna_op *op)
 nna_future *nna_op_submit(nna_client *c, const nna_op_spec *spec)
 {
     if (c->shutting) return nna_client_failed(c, NNA_ESHUTDOWN, NULL);
-    nna_op *op = calloc(1, sizeof *op);
+    /* One allocation: the op, then its URL, body and (run creation) query text. */
+    size_t lb = strlen(c->api_base), lp = strlen(spec->path);
+    size_t lq = spec->query && *spec->query ? strlen(spec->query) + 1 : 0;
+    size_t lbody = spec->body ? strlen(spec->body) : 0;
+    size_t lm = spec->kind == NNA_OP_RUN && spec->match_query ? strlen(spec->match_query) + 1 : 0;
+    size_t extra = lb + lp + lq + 1 + (spec->body ? lbody + 1 : 0) + lm;
+    nna_op *op = calloc(1, sizeof *op + extra);
     nna_future *f = nna_future_new(c);
     if (!op || !f) goto oom;
     op->c = c;
     op->f = f;
-    op->url = join_url(c->api_base, spec->path, spec->query);
-    if (!op->url) goto oom;
-    op->path = op->url + strlen(c->api_base);
+    char *p = (char *)(op + 1);
+    op->url = p;
+    memcpy(p, c->api_base, lb); p += lb;
+    memcpy(p, spec->path, lp); p += lp;
+    if (lq) { *p++ = '?'; memcpy(p, spec->query, lq - 1); p += lq - 1; }
+    *p++ = '\0';
+    op->path = op->url + lb;
     if (spec->body) {
-        op->body_len = strlen(spec->body);
-        op->body = malloc(op->body_len + 1);
-        if (!op->body) goto oom;
-        memcpy(op->body, spec->body, op->body_len + 1);
+        op->body_len = lbody;
+        op->body = p;
+        memcpy(p, spec->body, lbody + 1);
+        p += lbody + 1;
+    }
+    if (lm) {
+        op->match_query = p;
+        memcpy(p, spec->match_query, lm);
     }
     if (spec->nparts) {
         op->parts = copy_parts(spec->parts, spec->nparts);
         if (!op->parts) goto oom;
         op->nparts = spec->nparts;
     }
-    snprintf(op->method, sizeof op->method, "%s", spec->method);
+    size_t lmeth = strlen(spec->method);
+    memcpy(op->method, spec->method, lmeth < sizeof op->method ? lmeth + 1 : sizeof op->method);
+    op->method[sizeof op->method - 1] = '\0';
     op->kind = (unsigned char)spec->kind;
     op->klass = (unsigned char)spec->klass;
     op->parse = spec->parse;
-    if (spec->group) snprintf(op->group, sizeof op->group, "%s", spec->group);
+    if (spec->group) {
+        size_t lg = strlen(spec->group);
+        if (lg >= sizeof op->group) lg = sizeof op->group - 1;
+        memcpy(op->group, spec->group, lg);
+        op->group[lg] = '\0';
+    }
     double dl = spec->deadline >= 0 ? spec->deadline : c->deadline;
     op->deadline = dl > 0 ? nna_loop_now(&c->loop) + dl : INFINITY;
     op->t0_wall = wall_now(); /* reset just before the first attempt */
     nna_timer_init(&op->timer, on_timer, op);
-    if (spec->kind == NNA_OP_RUN && spec->match_query) {
-        op->match_query = strdup(spec->match_query); /* for reconciliation */
-        if (!op->match_query) goto oom;
-    }
     link_op(c, op);
     nna_future_set_cancel(f, on_cancel, op);
     nna_loop_keepalive(&c->loop, 1);
@@ -240,7 +244,11 @@ void nna_op_send(nna_op *op)
         .parts = op->parts, .nparts = op->nparts, .no_rewind = op->kind != NNA_OP_IDEMPOTENT,
         .timeout = isfinite(timeout) ? timeout : 0,
     };
-    if (op->attempts == 0) op->t0_wall = wall_now();
+    op->sent_wall = wall_now();
+    if (op->attempts == 0) {
+        op->t0_wall = op->sent_wall;
+        op->window_start = nna_client_window_start(c, op->t0_wall);
+    }
     op->xfer = nna_xfer_start(c->tp, &req, on_xfer_done, op);
     if (!op->xfer) {
         op->state = NNA_OPS_NEW;
@@ -254,15 +262,21 @@ void nna_op_send(nna_op *op)
     nna_ws_emit(c->ws, NNA_WS_ATTEMPT, op->attempts, 0, op);
 }
 
-static double parse_retry_after(const nna_http_response *r)
+/* Parses the Date header once: it teaches the client the server's clock and is the
+ * reference for a Retry-After given as an HTTP-date. */
+static double parse_date(nna_op *op, const nna_http_response *r, double now)
 {
+    double d;
+    if (!r->date || nna_http_date_parse(r->date, &d) != 0) return NAN;
+    nna_client_clock_sample(op->c, d, op->sent_wall, now);
+    return d;
+}
+
+static double parse_retry_after(const nna_http_response *r, double date, double now)
+{
+    double secs;
     if (!r->retry_after) return -1;
-    double date = NAN, secs;
-    if (r->date) {
-        double d;
-        if (nna_http_date_parse(r->date, &d) == 0) date = d;
-    }
-    return nna_retry_after_parse(r->retry_after, date, wall_now(), &secs) ? secs : -1;
+    return nna_retry_after_parse(r->retry_after, date, now, &secs) ? secs : -1;
 }
 
 static void trace(nna_op *op, const nna_http_response *r)
@@ -368,7 +382,11 @@ static void on_xfer_done(void *arg, const nna_http_response *r)
     case NNA_XFER_TIMEOUT: cls = NNA_RC_NETWORK; break;
     default: cls = NNA_RC_FATAL; break;
     }
-    double ra = r->result == NNA_XFER_HTTP ? parse_retry_after(r) : -1;
+    double ra = -1;
+    if (r->result == NNA_XFER_HTTP) {
+        double now = wall_now();
+        ra = parse_retry_after(r, parse_date(op, r, now), now);
+    }
     if (r->result == NNA_XFER_HTTP) op->f->http_status = r->status;
     if (ra >= 0) op->f->retry_after = ra;
     if (cls != NNA_RC_UNSENT) op->sent_before = 1;

@@ -2,12 +2,13 @@
  *
  * Each agent with runs in doubt has one reconciler per client. A run in doubt joins the
  * reconciler's waiting list; after a short settle delay (the server may still be
- * committing) one walk of GET /tasks?agent_id=A&created_after=T (T = the earliest t0 of the
- * round minus a skew margin; t0 = the wall clock just before the run's first attempt)
+ * committing) one walk of GET /tasks?agent_id=A&created_after=T (T = the earliest window
+ * start of the round: the run's first attempt on the server's clock, learned from Date
+ * headers, less 1 s; before any Date header is seen, t0 minus the skew margin)
  * collects the candidates, page after page. The decision then waits until every run of
  * that agent in flight on any client of the workspace when the walk ended has answered,
  * so a task created by a run whose reply is on its way is claimed by that run and never
- * adopted by another. Runs are then matched oldest first to the oldest candidate that is
+ * adopted by another. Runs are then matched newest first to the newest candidate that is
  * unclaimed (claims are per workspace), created in their window, and whose title is
  * consistent with their query; a match is adopted (the future reports it as reconciled),
  * the rest are re-sent after their back-off (or, with no attempt left, end with the error
@@ -179,8 +180,7 @@ static int title_consistent(const char *title, const char *query)
     return memcmp(t, q, cmp) == 0;
 }
 
-static int candidate_fits(const cJSON *task, const nna_op *op, double skew,
-                          const nna_idset *claimed)
+static int candidate_fits(const cJSON *task, const nna_op *op, const nna_idset *claimed)
 {
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(task, "task_id");
     const cJSON *created = cJSON_GetObjectItemCaseSensitive(task, "created_at");
@@ -188,26 +188,27 @@ static int candidate_fits(const cJSON *task, const nna_op *op, double skew,
     double at;
     if (!cJSON_IsString(id) || nna_idset_has(claimed, id->valuestring)) return 0;
     if (!cJSON_IsString(created) || nna_iso8601_parse(created->valuestring, &at) != 0) return 0;
-    if (at < floor(op->t0_wall - skew)) return 0;
+    if (at < floor(op->window_start)) return 0;
     return title_consistent(cJSON_IsString(title) ? title->valuestring : NULL, op->match_query);
 }
 
-/* Candidates arrive newest first; walk from the oldest so the oldest run gets the oldest
- * task. */
-static cJSON *match(cJSON *found, nna_op *op, double skew, const nna_idset *claimed)
+/* Candidates arrive newest first, and runs are matched newest first: a task that existed
+ * before our runs (same agent, same query) is older than any of ours, so it is the last
+ * one a run could be given, and only when its window reaches back that far. */
+static cJSON *match(cJSON *found, nna_op *op, const nna_idset *claimed)
 {
     int n = cJSON_GetArraySize(found);
-    for (int i = n - 1; i >= 0; i--) {
+    for (int i = 0; i < n; i++) {
         cJSON *t = cJSON_GetArrayItem(found, i);
-        if (candidate_fits(t, op, skew, claimed)) return t;
+        if (candidate_fits(t, op, claimed)) return t;
     }
     return NULL;
 }
 
-static int by_t0(const void *a, const void *b)
+static int by_t0_newest(const void *a, const void *b)
 {
     const nna_op *x = *(nna_op *const *)a, *y = *(nna_op *const *)b;
-    return (x->t0_wall > y->t0_wall) - (x->t0_wall < y->t0_wall);
+    return (x->t0_wall < y->t0_wall) - (x->t0_wall > y->t0_wall);
 }
 
 static void decide(nna_reconciler *r)
@@ -219,7 +220,7 @@ static void decide(nna_reconciler *r)
     if (!ops) { end_round(r, NNA_EOUTCOME_UNKNOWN); return; }
     n = 0;
     for (nna_op *op = r->round; op; op = op->rnext) ops[n++] = op;
-    qsort(ops, n, sizeof *ops, by_t0);
+    qsort(ops, n, sizeof *ops, by_t0_newest);
     cJSON *found = r->found;
     r->found = NULL;
     r->round = NULL;
@@ -228,7 +229,7 @@ static void decide(nna_reconciler *r)
     for (size_t i = 0; i < n; i++) ops[i]->rnext = NULL;
     for (size_t i = 0; i < n; i++) {
         nna_op *op = ops[i];
-        cJSON *t = match(found, op, c->reconcile_skew, claimed);
+        cJSON *t = match(found, op, claimed);
         if (t) {
             cJSON *copy = cJSON_Duplicate(t, 1);
             nna_idset_add(claimed, cJSON_GetObjectItemCaseSensitive(t, "task_id")->valuestring);
@@ -371,10 +372,10 @@ static void start_walk(nna_timer *t, void *arg)
     if (r->round || !r->waiting) return;
     r->round = r->waiting;
     r->waiting = NULL;
-    double t0 = INFINITY;
+    double from = INFINITY;
     for (nna_op *op = r->round; op; op = op->rnext)
-        if (op->t0_wall < t0) t0 = op->t0_wall;
-    r->window = t0 - r->c->reconcile_skew;
+        if (op->window_start < from) from = op->window_start;
+    r->window = from;
     clear_walk(r);
     r->found = cJSON_CreateArray();
     if (!r->found) { end_round(r, NNA_EOUTCOME_UNKNOWN); return; }

@@ -18,8 +18,33 @@ void nna_run_options_init(nna_run_options *o)
     o->deadline = -1;
 }
 
+/* {"query":"<escaped>"} written directly: the common case needs no cJSON tree. */
+static char *query_body(const char *q)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+    for (const unsigned char *s = (const unsigned char *)q; *s; s++)
+        n += *s == '"' || *s == '\\' ? 2 : *s < 0x20 ? 6 : 1;
+    char *out = malloc(n + sizeof "{\"query\":\"\"}");
+    if (!out) return NULL;
+    char *p = out;
+    memcpy(p, "{\"query\":\"", 10); p += 10;
+    for (const unsigned char *s = (const unsigned char *)q; *s; s++) {
+        if (*s == '"' || *s == '\\') { *p++ = '\\'; *p++ = (char)*s; }
+        else if (*s < 0x20) { memcpy(p, "\\u00", 4); p[4] = hex[*s >> 4]; p[5] = hex[*s & 15]; p += 6; }
+        else *p++ = (char)*s;
+    }
+    memcpy(p, "\"}", 3);
+    return out;
+}
+
 static char *json_body(const nna_run_options *o, nna_status *st)
 {
+    if (!o->output_config_json) {
+        char *text = query_body(o->query);
+        if (!text) *st = NNA_ENOMEM;
+        return text;
+    }
     cJSON *b = cJSON_CreateObject();
     if (!b || !cJSON_AddStringToObject(b, "query", o->query)) goto oom;
     if (o->output_config_json) {
@@ -73,8 +98,10 @@ nna_future *nna_agents_run(nna_client *c, const char *agent_id, const nna_run_op
     const char *why = NULL;
     nna_status st = check(agent_id, o, &why);
     if (st != NNA_OK) return nna_client_failed(c, st, why);
-    char path[80];
-    snprintf(path, sizeof path, "/agents/%s/run", agent_id);
+    char path[80]; /* agent_id is a valid UUID: 36 characters */
+    memcpy(path, "/agents/", 8);
+    memcpy(path + 8, agent_id, 36);
+    memcpy(path + 44, "/run", 5);
     nna_op_spec spec = {
         .method = "POST", .path = path, .kind = NNA_OP_RUN, .klass = NNA_CLASS_RUN,
         .parse = nna_parse_task, .group = agent_id, .match_query = o->query,

@@ -290,8 +290,11 @@ static size_t on_header(char *line, size_t size, size_t n, void *userp)
         x->resp_len = 0;
         return len;
     }
-    if (!header_value(line, len, "Retry-After", x->retry_after))
-        header_value(line, len, "Date", x->date);
+    switch (line[0]) { /* only two headers matter */
+    case 'R': case 'r': header_value(line, len, "Retry-After", x->retry_after); break;
+    case 'D': case 'd': header_value(line, len, "Date", x->date); break;
+    default: break;
+    }
     return len;
 }
 

@@ -311,6 +311,50 @@ START_TEST(run_commit_then_500_is_adopted_not_resent)
 }
 END_TEST
 
+/* An older task of the same agent with the same query must never be adopted for a run in
+ * doubt: the window starts at the run's own first attempt on the server's clock (learned
+ * from Date headers), not minutes before it. */
+START_TEST(reconcile_never_adopts_an_older_task_with_the_same_query)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    /* The old task comes from another program (another client, another workspace object),
+     * so it is not among this client's claimed tasks. */
+    nna_client_options o;
+    tctx_options(&t, &o);
+    nna_client *other = NULL;
+    ck_assert_int_eq(tclient_new(t.loop, &o, &other), NNA_OK);
+    nna_run_options ro;
+    nna_run_options_init(&ro);
+    ro.query = "Same query";
+    nna_future *old = nna_agents_run(other, NNA_EMU_AGENT_2, &ro);
+    ck_assert(run_until_done(t.loop, old, 10));
+    ck_assert_int_eq(nna_future_status(old), NNA_OK);
+    char old_id[40];
+    snprintf(old_id, sizeof old_id, "%s", ((const nna_task *)nna_future_result(old))->task_id);
+    nna_future_unref(old);
+    nna_client_shutdown(other, NNA_SHUTDOWN_CANCEL, NULL, NULL);
+    /* our client learns the server's clock from any reply */
+    nna_future *g = nna_tasks_get(t.client, old_id);
+    ck_assert(run_until_done(t.loop, g, 10));
+    nna_future_unref(g);
+    int never = 0;
+    run_until_flag(t.loop, &never, 2.2); /* the old task is now > 2 s older */
+    cJSON_Delete(emu_ctl(&t, "POST", "/_emu/script",
+        "{\"route\":\"run\",\"responses\":[{\"status\":500}]}", NULL));
+    /* Not committed: the only candidate in a generous window would be the old task. */
+    nna_future *f = run_query(&t, NNA_EMU_AGENT_2, "Same query");
+    ck_assert(run_until_done(t.loop, f, 10));
+    ck_assert_int_eq(nna_future_status(f), NNA_OK);
+    ck_assert(!nna_future_reconciled(f));
+    ck_assert_str_ne(((const nna_task *)nna_future_result(f))->task_id, old_id);
+    ck_assert_int_eq(emu_task_count(&t, NNA_EMU_AGENT_2), 2);
+    ck_assert_int_eq(emu_route_count(&t, "run"), 3);
+    nna_future_unref(f);
+    tctx_stop(&t);
+}
+END_TEST
+
 START_TEST(run_500_without_commit_is_resent_once)
 {
     tctx t;
@@ -796,6 +840,7 @@ Suite *engine_suite(void)
     tcase_add_test(i, server_errors_forever_stop_at_max_attempts);
     tcase_add_test(i, rate_limited_is_retried_after_retry_after);
     tcase_add_test(i, run_commit_then_500_is_adopted_not_resent);
+    tcase_add_test(i, reconcile_never_adopts_an_older_task_with_the_same_query);
     tcase_add_test(i, run_500_without_commit_is_resent_once);
     tcase_add_test(i, commit_then_drop_on_reused_connection_leaves_one_task);
     tcase_add_test(i, reconcile_check_failing_gives_outcome_unknown);
