@@ -136,7 +136,6 @@ nna_status nna_client_new_custom(const nna_loop_ops *ops, void *backend,
     nna_timer_init(&c->dq_timer, run_deferred, c);
     c->api_base = api_base(o->base_url);
     c->key = strdup(o->api_key);
-    c->claimed = nna_idset_new();
     nna_transport_options to = {
         .api_key = o->api_key,
         .user_agent = o->user_agent ? o->user_agent : "libnna/" NNA_VERSION,
@@ -144,7 +143,7 @@ nna_status nna_client_new_custom(const nna_loop_ops *ops, void *backend,
         .verify_tls = o->verify_tls,
         .max_connections = (long)(o->max_inflight > 0 ? o->max_inflight : 64) + 16,
     };
-    c->tp = c->api_base && c->key && c->claimed ? nna_transport_new(&c->loop, &to) : NULL;
+    c->tp = c->api_base && c->key ? nna_transport_new(&c->loop, &to) : NULL;
     if (o->workspace) {
         c->ws = nna_workspace_ref(o->workspace);
     } else {
@@ -191,7 +190,6 @@ static void teardown(void *arg)
     nna_loop_keepalive(&c->loop, 0);
     nna_loop_fini(&c->loop);
     c->loop.closing = 1;
-    nna_idset_free(c->claimed);
     if (c->key) {
         memset(c->key, 0, strlen(c->key));
         free(c->key);

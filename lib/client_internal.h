@@ -52,7 +52,6 @@ struct nna_client {
     nna_reconciler *reconcilers;     /* per agent, run-creation checks in progress */
     nna_composite  *composites;      /* walks, waits and watches */
     unsigned        composites_busy; /* of them, those with work pending */
-    struct nna_idset *claimed;       /* task ids our run creations own */
     char           *key;             /* the API key, only to scrub it from error texts */
     int             clock_known;     /* a Date header has been seen */
     double          clock_lo;        /* lower bound of server clock − local wall clock (s) */

@@ -28,5 +28,21 @@ lib_LTLIBRARIES += lib/libnna.la
 lib_libnna_la_SOURCES = lib/loop_ev.c
 lib_libnna_la_CFLAGS = $(AM_CFLAGS) $(EV_CFLAGS) $(CJSON_CFLAGS)
 lib_libnna_la_LIBADD = lib/libnnacore.la $(EV_LIBS)
-lib_libnna_la_LDFLAGS = $(AM_LDFLAGS) -version-info $(NNA_LT_VERSION) -export-symbols-regex '^nna_'
+lib_libnna_la_LDFLAGS = $(AM_LDFLAGS) -version-info $(NNA_LT_VERSION) -export-symbols lib/nna.sym
+EXTRA_lib_libnna_la_DEPENDENCIES = lib/nna.sym
+
+# Only the public API is exported: the names of the functions the installed headers
+# declare. The internal ones stay inside the shared libraries.
+NNA_PUBLIC_HDRS = $(nnainclude_HEADERS) $(nnaapiinclude_HEADERS) include/nna/uv.h
+lib/nna.sym: $(NNA_PUBLIC_HDRS)
+	$(AM_V_GEN)$(MKDIR_P) lib && cat $(addprefix $(srcdir)/,$(NNA_PUBLIC_HDRS)) \
+	  | grep -oE '\bnna_[A-Za-z0-9_]+[[:space:]]*\(' | sed 's/[[:space:](]//g' | sort -u > $@
+CLEANFILES += lib/nna.sym
+
+# The tests reach into the internals (timer heap, limiter, parsers): they link static
+# convenience copies with every symbol visible instead of the shared libraries.
+noinst_LTLIBRARIES += lib/libnna-test.la
+lib_libnna_test_la_SOURCES = lib/loop_ev.c
+lib_libnna_test_la_CFLAGS = $(lib_libnna_la_CFLAGS)
+lib_libnna_test_la_LIBADD = lib/libnnacore.la $(EV_LIBS)
 include lib/uv.mk

@@ -8,7 +8,7 @@ include tests/reliability.mk
 include tests/cli/local.mk
 
 TEST_LIB_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS) -I$(top_srcdir)/tools/emu
-TEST_LIB_LDADD = lib/libnna.la tools/emu/libnnaemu.la $(CHECK_LIBS) $(CJSON_LIBS) $(EV_LIBS) $(M_LIBS)
+TEST_LIB_LDADD = lib/libnna-test.la tools/emu/libnnaemu.la $(CHECK_LIBS) $(CJSON_LIBS) $(EV_LIBS) $(M_LIBS)
 
 check_PROGRAMS += tests/test_engine
 TESTS += tests/test_engine
@@ -22,3 +22,6 @@ TESTS += tests/headers.sh
 # The README's example program keeps compiling.
 dist_check_SCRIPTS += tests/readme.sh
 TESTS += tests/readme.sh
+# The shared libraries export only the public API.
+dist_check_SCRIPTS += tests/exports.sh
+TESTS += tests/exports.sh

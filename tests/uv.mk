@@ -4,7 +4,7 @@
 # a `<name>_uv` program here with the same sources and TEST_UV_CFLAGS / TEST_UV_LDADD.
 if HAVE_LIBUV
 TEST_UV_CFLAGS = $(TEST_LIB_CFLAGS) $(UV_CFLAGS) -DNNA_TEST_UV
-TEST_UV_LDADD = lib/libnna-uv.la tools/emu/libnnaemu.la $(CHECK_LIBS) $(CJSON_LIBS) $(UV_LIBS) $(M_LIBS)
+TEST_UV_LDADD = lib/libnna-uv-test.la tools/emu/libnnaemu.la $(CHECK_LIBS) $(CJSON_LIBS) $(UV_LIBS) $(M_LIBS)
 
 check_PROGRAMS += tests/test_engine_uv
 TESTS += tests/test_engine_uv
