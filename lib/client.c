@@ -16,6 +16,7 @@ void nna_client_options_init(nna_client_options *o)
     o->request_timeout = 30;
     o->connect_timeout = 10;
     o->deadline = 300;
+    o->run_deadline = 1800;
     o->max_attempts = 5;
     o->max_rate_retries = 20;
     o->max_retry_after = 60;
@@ -126,6 +127,7 @@ nna_status nna_client_new_custom(const nna_loop_ops *ops, void *backend,
     ops->attach(backend, &c->loop);
     c->request_timeout = o->request_timeout;
     c->deadline = o->deadline;
+    c->run_deadline = o->run_deadline < 0 ? o->deadline : o->run_deadline;
     c->reconcile_runs = o->reconcile_runs;
     c->reconcile_skew = o->reconcile_skew;
     c->reconcile_settle = o->reconcile_settle;

@@ -35,7 +35,8 @@ struct nna_client {
     nna_workspace  *ws;
     char           *api_base;        /* base URL + "/api/v1", no trailing slash */
     double          request_timeout;
-    double          deadline;
+    double          deadline;        /* default per kind: reads and writes */
+    double          run_deadline;    /* run creation */
     nna_retry_policy policy;
     int             reconcile_runs;
     double          reconcile_skew, reconcile_settle;

@@ -355,6 +355,35 @@ START_TEST(reconcile_never_adopts_an_older_task_with_the_same_query)
 }
 END_TEST
 
+/* Deadlines default per kind: run creation has its own (run_deadline), reads use deadline. */
+START_TEST(deadline_defaults_per_kind)
+{
+    tctx t;
+    nna_client_options o;
+    tctx_start(&t, NULL, NULL);
+    tctx_options(&t, &o);
+    o.deadline = 20;
+    o.run_deadline = 0.3;
+    nna_client *c = NULL;
+    ck_assert_int_eq(tclient_new(t.loop, &o, &c), NNA_OK);
+    cJSON_Delete(emu_ctl(&t, "POST", "/_emu/config", "{\"latency_ms\":700}", NULL));
+    nna_run_options ro;
+    nna_run_options_init(&ro);
+    ro.query = "too slow for its deadline";
+    nna_future *r = nna_agents_run(c, NNA_EMU_AGENT_1, &ro);
+    nna_future *g = nna_tasks_get(c, "00000000-0000-4000-8000-000000000000");
+    ck_assert(run_until_done(t.loop, g, 10));
+    ck_assert(run_until_done(t.loop, r, 10));
+    ck_assert_int_eq(nna_future_status(g), NNA_ENOT_FOUND); /* 0.7 s fits in 20 s */
+    ck_assert(nna_future_status(r) == NNA_EDEADLINE || nna_future_status(r) == NNA_EOUTCOME_UNKNOWN);
+    nna_future_unref(r);
+    nna_future_unref(g);
+    cJSON_Delete(emu_ctl(&t, "POST", "/_emu/config", "{\"latency_ms\":0}", NULL));
+    nna_client_shutdown(c, NNA_SHUTDOWN_CANCEL, NULL, NULL);
+    tctx_stop(&t);
+}
+END_TEST
+
 START_TEST(run_500_without_commit_is_resent_once)
 {
     tctx t;
@@ -841,6 +870,7 @@ Suite *engine_suite(void)
     tcase_add_test(i, rate_limited_is_retried_after_retry_after);
     tcase_add_test(i, run_commit_then_500_is_adopted_not_resent);
     tcase_add_test(i, reconcile_never_adopts_an_older_task_with_the_same_query);
+    tcase_add_test(i, deadline_defaults_per_kind);
     tcase_add_test(i, run_500_without_commit_is_resent_once);
     tcase_add_test(i, commit_then_drop_on_reused_connection_leaves_one_task);
     tcase_add_test(i, reconcile_check_failing_gives_outcome_unknown);

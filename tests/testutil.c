@@ -16,6 +16,7 @@ void tctx_options(const tctx *t, nna_client_options *o)
     o->reconcile_settle = 0.05;
     o->request_timeout = 10;
     o->deadline = 30;
+    o->run_deadline = 30;
     o->seed = 42;
 }
 

@@ -48,7 +48,10 @@ typedef struct nna_client_options {
     double   request_timeout;     /* seconds per attempt (time in the queue excluded); default 30 */
     double   connect_timeout;     /* seconds; default 10 */
     double   deadline;            /* seconds for a whole operation, retries and queueing
-                                     included; default 300; 0 = none */
+                                     included: reads and other writes; default 300; 0 = none */
+    double   run_deadline;        /* the same for run creation, which may queue long behind
+                                     a large fan-out; default 1800; 0 = none; < 0 = use
+                                     `deadline`. (Waits have their own: nna_wait_options.) */
     unsigned max_attempts;        /* requests that reach the server per operation; default 5 */
     unsigned max_rate_retries;    /* retries after 429s; default 20 (the deadline bounds them) */
     double   max_retry_after;     /* longest Retry-After honoured (s); default 60 */

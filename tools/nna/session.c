@@ -165,7 +165,7 @@ int cli_connect(cli *c, const char *key)
     o.user_agent = "nna/" NNA_VERSION;
     if (c->max_inflight) o.max_inflight = c->max_inflight;
     if (c->max_attempts) o.max_attempts = c->max_attempts;
-    if (c->deadline >= 0) o.deadline = c->deadline;
+    if (c->deadline >= 0) o.deadline = o.run_deadline = c->deadline;
     if (c->request_timeout > 0) o.request_timeout = c->request_timeout;
     if (c->backoff_len) {
         memcpy(o.backoff, c->backoff, sizeof c->backoff);
