@@ -42,9 +42,13 @@ def load_emu(path):
     rows = []
     try:
         for line in open(path):
-            if line.strip():
+            if not line.strip():
+                continue
+            try:  # the emulator may still be writing its last line
                 j = json.loads(line)
-                rows.append((float(j["t"]), int(j["status"])))
+            except json.JSONDecodeError:
+                continue
+            rows.append((float(j["t"]), int(j["status"])))
     except FileNotFoundError:
         pass
     if rows:
