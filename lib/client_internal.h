@@ -56,6 +56,9 @@ struct nna_client {
     char           *key;             /* the API key, only to scrub it from error texts */
     int             clock_known;     /* a Date header has been seen */
     double          clock_lo;        /* lower bound of server clock − local wall clock (s) */
+    char            last_date[40];   /* the last Date header parsed, and its value */
+    double          last_date_value;
+    int             last_date_ok;
     /* shutdown */
     int             shutting;
     nna_shutdown_mode shutdown_mode;

@@ -267,9 +267,17 @@ void nna_op_send(nna_op *op)
  * reference for a Retry-After given as an HTTP-date. */
 static double parse_date(nna_op *op, const nna_http_response *r, double now)
 {
+    nna_client *c = op->c;
     double d;
-    if (!r->date || nna_http_date_parse(r->date, &d) != 0) return NAN;
-    nna_client_clock_sample(op->c, d, op->sent_wall, now);
+    if (!r->date) return NAN;
+    /* Replies within one second carry the same Date: parse it once. The first reply of a
+     * second also gives the tightest clock bound, so later ones teach nothing new. */
+    if (c->last_date_ok && strcmp(r->date, c->last_date) == 0) return c->last_date_value;
+    if (nna_http_date_parse(r->date, &d) != 0) return NAN;
+    snprintf(c->last_date, sizeof c->last_date, "%s", r->date);
+    c->last_date_value = d;
+    c->last_date_ok = strlen(r->date) < sizeof c->last_date;
+    nna_client_clock_sample(c, d, op->sent_wall, now);
     return d;
 }
 

@@ -826,7 +826,7 @@ START_TEST(retry_after_http_date_from_the_emulator)
 }
 END_TEST
 
-static void deadline_3s(nna_client_options *o) { o->deadline = 3; }
+static void deadline_3s(nna_client_options *o) { o->deadline = o->run_deadline = 3; }
 
 /* A Retry-After beyond the deadline: NNA_ERATE_LIMITED at once, carrying the value. Ops
  * queued behind the 429 pause whose deadline falls inside it are refused at once too. */
@@ -915,7 +915,7 @@ static void refused_port(nna_client_options *o)
 {
     o->base_url = "http://127.0.0.1:1";
     o->max_attempts = 1;
-    o->deadline = 2;
+    o->deadline = o->run_deadline = 2;
 }
 
 /* A request that never left (connect refused) is retried without spending an attempt,
@@ -1533,7 +1533,7 @@ START_TEST(fanout_2000_into_400_per_s)
 }
 END_TEST
 
-static void outage_client(nna_client_options *o) { o->max_inflight = 10; o->deadline = 60; }
+static void outage_client(nna_client_options *o) { o->max_inflight = 10; o->deadline = o->run_deadline = 60; }
 
 /* A total outage of 4 s in the middle of a 100-run fan-out: no run fails, no duplicate,
  * fewer than 50 extra requests. */
