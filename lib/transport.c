@@ -42,8 +42,7 @@ struct nna_xfer {
     void          *arg;
     struct curl_slist *headers;   /* per-request extras (content type) */
     curl_mime     *mime;
-    char          *body;          /* request body copy, kept across reuses */
-    size_t         body_len, body_off, body_cap;
+    int            has_body;      /* POSTFIELDS points at the caller's body */
     unsigned char  no_rewind;     /* this request must never be re-sent by libcurl */
     unsigned char  prereqs;       /* times libcurl was about to send this request */
     char          *resp;          /* response buffer, kept across reuses */
@@ -154,6 +153,10 @@ static void release_request(nna_xfer *x)
         curl_slist_free_all(x->headers);
         x->headers = NULL;
     }
+    if (x->has_body) { /* the caller's body may be freed once the transfer is over */
+        curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, NULL);
+        x->has_body = 0;
+    }
     if (x->mime) {
         curl_easy_setopt(x->easy, CURLOPT_MIMEPOST, NULL);
         curl_mime_free(x->mime);
@@ -177,11 +180,6 @@ static void to_pool(nna_transport *t, nna_xfer *x)
         free(x->resp);
         x->resp = NULL;
         x->resp_cap = 0;
-    }
-    if (x->body_cap > 65536) {
-        free(x->body);
-        x->body = NULL;
-        x->body_cap = 0;
     }
     x->next_free = t->free_list;
     t->free_list = x;
@@ -440,21 +438,12 @@ static int set_body(nna_xfer *x, const nna_http_request *req)
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
         return 0;
     }
-    /* The body stays in memory for the whole transfer, so libcurl sends it with the
-     * headers in one write. A re-send by libcurl itself is stopped by on_prereq. */
-    if (req->body_len + 1 > x->body_cap) {
-        size_t nc = x->body_cap ? x->body_cap : 256;
-        while (nc < req->body_len + 1) nc *= 2;
-        char *nb = realloc(x->body, nc);
-        if (!nb) return -1;
-        x->body = nb;
-        x->body_cap = nc;
-    }
-    memcpy(x->body, req->body, req->body_len);
-    x->body[req->body_len] = '\0';
-    x->body_len = req->body_len;
+    /* The caller keeps the body for the whole transfer (see transport.h), so libcurl sends
+     * it from there with the headers in one write, without a copy. A re-send by libcurl
+     * itself is stopped by on_prereq. */
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
+    x->has_body = 1;
     return 0;
 }
 
@@ -603,7 +592,6 @@ static void free_handle(nna_xfer *x)
         curl_easy_cleanup(x->easy);
     }
     free(x->resp);
-    free(x->body);
     free(x);
 }
 

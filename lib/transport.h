@@ -63,8 +63,10 @@ nna_transport *nna_transport_new(nna_loop *loop, const nna_transport_options *o)
 void nna_transport_free(nna_transport *t);
 
 /* Starts a transfer. `done` is called exactly once, from the loop, never from inside this
- * call; not at all after nna_xfer_abort(). The request's strings and parts are copied or
- * used before this returns. Returns NULL when the transfer could not be started. */
+ * call; not at all after nna_xfer_abort(). The URL and parts are copied or used before this
+ * returns; `body` is borrowed and must stay valid until `done` runs or the transfer is
+ * aborted (the pipeline's op owns it for longer). Returns NULL when the transfer could not
+ * be started. */
 nna_xfer *nna_xfer_start(nna_transport *t, const nna_http_request *req, nna_xfer_done done,
                          void *arg);
 void nna_xfer_abort(nna_transport *t, nna_xfer *x);
