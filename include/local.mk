@@ -10,4 +10,5 @@ nnainclude_HEADERS = \
 	include/nna/workspace.h \
 	include/nna/client.h \
 	include/nna/tasks.h \
+	include/nna/json.h \
 	include/nna/ev.h

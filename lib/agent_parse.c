@@ -20,12 +20,15 @@ nna_agent_status nna_agent_status_parse(const char *text)
     return NNA_AGENT_UNKNOWN;
 }
 
-nna_status nna_agent_from_json(const cJSON *obj, nna_agent *a)
+/* Ids a C string must hold whole (see task_parse.c). */
+static const char *const agent_ids[] = { "id", "agent_group_id", "status", NULL };
+
+nna_status nna_agent_from_json_at(const cJSON *obj, nna_jref raw, nna_agent *a)
 {
     memset(a, 0, sizeof *a);
     a->created_at = a->updated_at = NAN;
     a->is_active = -1;
-    if (!cJSON_IsObject(obj)) return NNA_EPROTOCOL;
+    if (!cJSON_IsObject(obj) || nna_jref_has_nul_string(raw, agent_ids)) return NNA_EPROTOCOL;
     a->id = nna_json_str(obj, "id");
     a->agent_group_id = nna_json_str(obj, "agent_group_id");
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "version_number");
@@ -43,9 +46,16 @@ nna_status nna_agent_from_json(const cJSON *obj, nna_agent *a)
     if (cJSON_IsObject(cfg)) {
         a->config = cfg;
         a->system_prompt = nna_json_str(cfg, "system_prompt");
+        a->config_text = nna_jref_ptr(nna_jref_member(raw, "config"), &a->config_len, 1);
     }
     a->json = obj;
+    a->json_text = nna_jref_ptr(raw, &a->json_len, 0);
     return a->id ? NNA_OK : NNA_EPROTOCOL;
+}
+
+nna_status nna_agent_from_json(const cJSON *obj, nna_agent *a)
+{
+    return nna_agent_from_json_at(obj, nna_jref_root(obj), a);
 }
 
 nna_status nna_parse_agent(cJSON *json, void **result, nna_free_fn *free_result)

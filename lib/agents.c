@@ -100,14 +100,11 @@ static char *agent_body(const char *name, const char *prompt, const char *config
     int ok = b != NULL;
     if (ok && name) ok = cJSON_AddStringToObject(b, "name", name) != NULL;
     if (ok && prompt) ok = cJSON_AddStringToObject(b, "system_prompt", prompt) != NULL;
-    if (ok && config_json) {
-        cJSON *cfg = cJSON_Parse(config_json);
-        ok = cfg && cJSON_AddItemToObject(b, "config", cfg);
-        if (!ok) cJSON_Delete(cfg);
-    }
     if (ok && is_active >= 0) ok = cJSON_AddBoolToObject(b, "is_active", is_active) != NULL;
     char *text = ok ? cJSON_PrintUnformatted(b) : NULL;
     cJSON_Delete(b);
+    /* The config goes in as the caller wrote it: a cJSON round trip re-prints numbers. */
+    if (text && config_json) text = nna_json_splice(text, "config", config_json);
     if (!text) *why = NULL; /* out of memory */
     return text;
 }

@@ -7,13 +7,20 @@
 #include "nna/agents.h"
 #include "future_internal.h"
 #include "op.h"
+#include "jsondoc.h"
 
 /* ---- JSON fields (lenient: wrong type = absent) -------------------------------------- */
 const char *nna_json_str(const cJSON *obj, const char *name);   /* string, else NULL */
 double      nna_json_time(const cJSON *obj, const char *name);  /* ISO-8601, else NAN */
 
-/* Task fields of any object carrying them (summary, result): never fails on an object. */
+/* Task fields of any object carrying them (summary, result): never fails on an object.
+ * json_text comes from obj's own text when obj is a parsed root. */
 void nna_task_fields(const cJSON *obj, nna_task *t);
+/* The same with the raw view of obj given (list items: a span of their page's text). */
+void nna_task_fields_at(const cJSON *obj, nna_jref raw, nna_task *t);
+/* nna_task_from_json with the raw view given: also NNA_EPROTOCOL when an id holds an escaped NUL. */
+nna_status nna_task_from_json_at(const cJSON *obj, nna_jref raw, nna_task *t);
+nna_status nna_agent_from_json_at(const cJSON *obj, nna_jref raw, nna_agent *a);
 
 /* ---- nna_op_parse_fn for each result type ------------------------------------------- */
 nna_status nna_parse_task(cJSON *json, void **result, nna_free_fn *free_result);

@@ -7,6 +7,7 @@
 #include "limiter.h"
 #include "op.h"
 #include "reconcile.h"
+#include "jsonspan.h"
 
 void nna_client_options_init(nna_client_options *o)
 {
@@ -296,11 +297,8 @@ nna_future *nna_client_request(nna_client *c, const char *method, const char *pa
     if (strcmp(method, "GET") && strcmp(method, "POST") && strcmp(method, "PATCH") &&
         strcmp(method, "DELETE") && strcmp(method, "PUT"))
         return nna_client_failed(c, NNA_EINVAL, "unsupported HTTP method");
-    if (json_body) {
-        cJSON *j = cJSON_Parse(json_body);
-        if (!j) return nna_client_failed(c, NNA_EINVAL, "body is not valid JSON");
-        cJSON_Delete(j);
-    }
+    if (json_body && nna_json_validate(json_body, strlen(json_body), NULL, NULL, NULL) != 0)
+        return nna_client_failed(c, NNA_EINVAL, "body is not valid JSON");
     nna_op_spec spec = {
         .method = method, .path = path, .query = query, .body = json_body,
         .kind = idempotent ? NNA_OP_IDEMPOTENT : NNA_OP_UNSAFE,

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "future_internal.h"
+#include "jsondoc.h"
 #include "client_internal.h"
 
 nna_future *nna_future_new(nna_client *c)
@@ -195,6 +196,13 @@ nna_status nna_future_wait(nna_future *f)
 int nna_future_done(const nna_future *f) { return f && f->settled; }
 nna_status nna_future_status(const nna_future *f) { return f && f->settled ? f->status : NNA_EBUSY; }
 const cJSON *nna_future_json(const nna_future *f) { return f ? f->json : NULL; }
+
+const char *nna_future_json_text(const nna_future *f, size_t *len)
+{
+    const char *t = nna_json_doc_text(f ? f->json : NULL, len);
+    if (!t && len) *len = 0;
+    return t;
+}
 
 cJSON *nna_future_take_json(nna_future *f)
 {

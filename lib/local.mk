@@ -19,6 +19,7 @@ lib_libnnacore_la_SOURCES = \
 	lib/url.c lib/url.h \
 	lib/uuid.c lib/uuid.h \
 	lib/task_parse.c lib/api_internal.h \
+	lib/jsonspan.c lib/jsonspan.h lib/jsondoc.c lib/jsondoc.h \
 	lib/tasks.c lib/run.c \
 	$(NNA_API_SOURCES)
 lib_libnnacore_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) $(OPENSSL_CFLAGS)

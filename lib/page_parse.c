@@ -8,13 +8,15 @@
 nna_status nna_page_from_json(const cJSON *json, nna_page *p)
 {
     memset(p, 0, sizeof *p);
-    if (!cJSON_IsObject(json)) return NNA_EPROTOCOL;
+    /* data is required (spec §2.9): {} is not an empty page, and a cursor cut short at an
+     * escaped NUL would walk somewhere else. */
+    static const char *const cursor[] = { "next_cursor", NULL };
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(json, "data");
-    if (data && !cJSON_IsNull(data) && !cJSON_IsArray(data)) return NNA_EPROTOCOL;
-    if (cJSON_IsArray(data)) {
-        p->data = data;
-        p->count = (size_t)cJSON_GetArraySize(data);
-    }
+    if (!cJSON_IsObject(json) || !cJSON_IsArray(data) ||
+        nna_jref_has_nul_string(nna_jref_root(json), cursor))
+        return NNA_EPROTOCOL;
+    p->data = data;
+    p->count = (size_t)cJSON_GetArraySize(data);
     const char *next = nna_json_str(json, "next_cursor");
     p->next_cursor = next && next[0] ? next : NULL;
     const cJSON *more = cJSON_GetObjectItemCaseSensitive(json, "has_more");
@@ -40,8 +42,9 @@ void nna_page_options_init(nna_page_options *o)
     memset(o, 0, sizeof *o);
 }
 
-/* One allocation: the page struct (nna_task_page or nna_agent_page) then the items. */
-typedef nna_status (*item_fn)(const cJSON *obj, void *out);
+/* One allocation: the page struct (nna_task_page or nna_agent_page) then the items. Each
+ * item gets the raw view of its own span of the page's text. */
+typedef nna_status (*item_fn)(const cJSON *obj, nna_jref raw, void *out);
 
 static nna_status parse_items(cJSON *json, void **result, size_t head, size_t item_size,
                               item_fn parse)
@@ -51,9 +54,12 @@ static nna_status parse_items(cJSON *json, void **result, size_t head, size_t it
     char *box = malloc(head + page.count * item_size);
     if (!box) return NNA_ENOMEM;
     const cJSON *arr = page.data, *item;
-    size_t i = 0;
+    nna_jref data = nna_jref_member(nna_jref_root(json), "data");
+    size_t i = 0, pos = 0;
     cJSON_ArrayForEach(item, arr) {
-        if (parse(item, box + head + i++ * item_size) != NNA_OK) {
+        nna_jref raw = { NULL, { 0, 0 } };
+        if (data.text && nna_json_next(data.text, data.sp, &pos, &raw.sp)) raw.text = data.text;
+        if (parse(item, raw, box + head + i++ * item_size) != NNA_OK) {
             free(box);
             return NNA_EPROTOCOL;
         }
@@ -63,8 +69,15 @@ static nna_status parse_items(cJSON *json, void **result, size_t head, size_t it
     return NNA_OK;
 }
 
-static nna_status task_item(const cJSON *o, void *out) { return nna_task_from_json(o, out); }
-static nna_status agent_item(const cJSON *o, void *out) { return nna_agent_from_json(o, out); }
+static nna_status task_item(const cJSON *o, nna_jref raw, void *out)
+{
+    return nna_task_from_json_at(o, raw, out);
+}
+
+static nna_status agent_item(const cJSON *o, nna_jref raw, void *out)
+{
+    return nna_agent_from_json_at(o, raw, out);
+}
 
 nna_status nna_parse_task_page(cJSON *json, void **result, nna_free_fn *free_result)
 {

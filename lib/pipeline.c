@@ -28,6 +28,7 @@
 #include "reconcile.h"
 #include "timefmt.h"
 #include "errtext.h"
+#include "jsondoc.h"
 
 static void on_timer(nna_timer *t, void *arg);
 static void on_cancel(void *ctx);
@@ -408,9 +409,12 @@ static void on_xfer_done(void *arg, const nna_http_response *r)
     if (r->result == NNA_XFER_TOO_LARGE || r->result == NNA_XFER_LOCAL) {
         nna_op_finish(op, r->result == NNA_XFER_LOCAL ? NNA_EIO : NNA_EPROTOCOL, NULL, r->error);
     } else {
-        cJSON *json = r->body_len ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
+        /* A 2xx body is checked strictly and keeps its text (jsondoc.h). */
+        const char *bad = NULL;
+        cJSON *json = cls == NNA_RC_OK ? nna_json_doc_parse(r->body, r->body_len, &bad)
+                    : r->body_len ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
         if (cls == NNA_RC_OK) {
-            if (!json) nna_op_finish(op, NNA_EPROTOCOL, NULL, "2xx response without a JSON body");
+            if (!json) nna_op_finish(op, NNA_EPROTOCOL, NULL, bad);
             else nna_op_finish(op, NNA_OK, json, NULL);
         } else {
             after_failure(op, r, cls, ra, json);

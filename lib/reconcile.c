@@ -26,6 +26,7 @@
 #include "limiter.h"
 #include "timefmt.h"
 #include "url.h"
+#include "jsondoc.h"
 
 #define MAX_PAGES 500   /* 50,000 tasks of one agent in the window; beyond it: unknown */
 
@@ -303,9 +304,13 @@ static void on_page(nna_future *f, void *arg)
         return;
     }
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(f->json, "data");
+    nna_jref raw = nna_jref_member(nna_jref_root(f->json), "data");
+    size_t pos = 0;
     cJSON *item;
     cJSON_ArrayForEach(item, data) {
-        cJSON *copy = cJSON_Duplicate(item, 1);
+        nna_span sp = { 0, 0 };   /* the copy keeps the item's own bytes (jsondoc.h) */
+        if (raw.text) nna_json_next(raw.text, raw.sp, &pos, &sp);
+        cJSON *copy = nna_json_doc_copy(item, raw.text, sp);
         if (!copy || !cJSON_AddItemToArray(r->found, copy)) {
             cJSON_Delete(copy);
             nna_future_unref(f);

@@ -38,33 +38,15 @@ static char *query_body(const char *q)
     return out;
 }
 
+/* output_config goes in as the caller wrote it (validated in check()): a cJSON round trip
+ * would re-print its numbers. */
 static char *json_body(const nna_run_options *o, nna_status *st)
 {
-    if (!o->output_config_json) {
-        char *text = query_body(o->query);
-        if (!text) *st = NNA_ENOMEM;
-        return text;
-    }
-    cJSON *b = cJSON_CreateObject();
-    if (!b || !cJSON_AddStringToObject(b, "query", o->query)) goto oom;
-    if (o->output_config_json) {
-        cJSON *oc = cJSON_Parse(o->output_config_json);
-        if (!cJSON_IsObject(oc)) {
-            cJSON_Delete(oc);
-            cJSON_Delete(b);
-            *st = NNA_EINVAL;
-            return NULL;
-        }
-        cJSON_AddItemToObject(b, "output_config", oc);
-    }
-    char *text = cJSON_PrintUnformatted(b);
-    cJSON_Delete(b);
+    char *text = query_body(o->query);
+    if (text && o->output_config_json)
+        text = nna_json_splice(text, "output_config", o->output_config_json);
     if (!text) *st = NNA_ENOMEM;
     return text;
-oom:
-    cJSON_Delete(b);
-    *st = NNA_ENOMEM;
-    return NULL;
 }
 
 static nna_status check(const char *agent_id, const nna_run_options *o, const char **why)
@@ -83,11 +65,9 @@ static nna_status check(const char *agent_id, const nna_run_options *o, const ch
             return NNA_EINVAL;
         }
     }
-    if (o->output_config_json) {
-        cJSON *oc = cJSON_Parse(o->output_config_json);
-        int ok = cJSON_IsObject(oc);
-        cJSON_Delete(oc);
-        if (!ok) { *why = "output_config is not a JSON object"; return NNA_EINVAL; }
+    if (o->output_config_json && !nna_valid_json_object(o->output_config_json)) {
+        *why = "output_config is not a JSON object";
+        return NNA_EINVAL;
     }
     return NNA_OK;
 }

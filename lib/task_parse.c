@@ -44,7 +44,11 @@ double nna_json_time(const cJSON *o, const char *name)
     return s && nna_iso8601_parse(s, &t) == 0 ? t : NAN;
 }
 
-void nna_task_fields(const cJSON *obj, nna_task *t)
+/* Members whose text a C string must hold whole: an id cut short at an escaped NUL would
+ * silently name another task. */
+static const char *const task_ids[] = { "task_id", "agent_id", "status", NULL };
+
+void nna_task_fields_at(const cJSON *obj, nna_jref raw, nna_task *t)
 {
     memset(t, 0, sizeof *t);
     t->created_at = t->updated_at = NAN;
@@ -59,13 +63,25 @@ void nna_task_fields(const cJSON *obj, nna_task *t)
     t->agent_name = nna_json_str(obj, "agent_name");
     t->message = nna_json_str(obj, "message");
     t->json = obj;
+    t->json_text = nna_jref_ptr(raw, &t->json_len, 0);
+}
+
+void nna_task_fields(const cJSON *obj, nna_task *t)
+{
+    nna_task_fields_at(obj, nna_jref_root(obj), t);
+}
+
+nna_status nna_task_from_json_at(const cJSON *obj, nna_jref raw, nna_task *t)
+{
+    nna_task_fields_at(obj, raw, t);
+    /* Every task operation needs the id; the rest is optional. */
+    if (!t->task_id || nna_jref_has_nul_string(raw, task_ids)) return NNA_EPROTOCOL;
+    return NNA_OK;
 }
 
 nna_status nna_task_from_json(const cJSON *obj, nna_task *t)
 {
-    nna_task_fields(obj, t);
-    /* Every task operation needs the id; the rest is optional. */
-    return t->task_id ? NNA_OK : NNA_EPROTOCOL;
+    return nna_task_from_json_at(obj, nna_jref_root(obj), t);
 }
 
 /* nna_op_parse_fn for operations whose result is one task. */
@@ -87,15 +103,29 @@ nna_status nna_parse_task(cJSON *json, void **result, nna_free_fn *free_result)
 nna_status nna_summary_from_json(const cJSON *obj, nna_summary *s)
 {
     memset(s, 0, sizeof *s);
-    nna_task_fields(obj, &s->task);
-    if (!cJSON_IsObject(obj)) return NNA_EPROTOCOL;
+    nna_jref raw = nna_jref_root(obj);
+    nna_task_fields_at(obj, raw, &s->task);
+    if (!cJSON_IsObject(obj) || nna_jref_has_nul_string(raw, task_ids)) return NNA_EPROTOCOL;
     s->json = obj;
+    s->json_text = s->task.json_text;
+    s->json_len = s->task.json_len;
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(obj, "result");
-    if (r && !cJSON_IsNull(r)) s->result = r;
+    nna_jref rr = nna_jref_member(raw, "result");
+    if (r && !cJSON_IsNull(r)) {
+        s->result = r;
+        s->result_text = nna_jref_ptr(rr, &s->result_len, 1);
+    }
     /* Spec §3.4: where extracted_data lives is unknown; inside result first. */
     const cJSON *x = cJSON_IsObject(r) ? cJSON_GetObjectItemCaseSensitive(r, "extracted_data") : NULL;
-    if (!x || cJSON_IsNull(x)) x = cJSON_GetObjectItemCaseSensitive(obj, "extracted_data");
-    if (x && !cJSON_IsNull(x)) s->extracted_data = x;
+    nna_jref xr = nna_jref_member(rr, "extracted_data");
+    if (!x || cJSON_IsNull(x)) {
+        x = cJSON_GetObjectItemCaseSensitive(obj, "extracted_data");
+        xr = nna_jref_member(raw, "extracted_data");
+    }
+    if (x && !cJSON_IsNull(x)) {
+        s->extracted_data = x;
+        s->extracted_data_text = nna_jref_ptr(xr, &s->extracted_data_len, 1);
+    }
     if (cJSON_IsString(r)) s->text = r->valuestring;
     else if (cJSON_IsObject(r)) s->text = nna_json_str(r, "summary");
     return NNA_OK;
@@ -120,6 +150,9 @@ nna_status nna_parse_task_result(cJSON *json, void **result, nna_free_fn *free_r
     const cJSON *feed = cJSON_GetObjectItemCaseSensitive(json, "feed");
     r->feed = feed && !cJSON_IsNull(feed) ? feed : NULL;
     r->json = json;
+    r->json_text = r->task.json_text;
+    r->json_len = r->task.json_len;
+    r->feed_text = nna_jref_ptr(nna_jref_member(nna_jref_root(json), "feed"), &r->feed_len, 1);
     *result = r;
     *free_result = free;
     return NNA_OK;
@@ -127,11 +160,14 @@ nna_status nna_parse_task_result(cJSON *json, void **result, nna_free_fn *free_r
 
 /* ---- messages ------------------------------------------------------------------------ */
 
-nna_status nna_message_from_json(const cJSON *obj, nna_message *m)
+static const char *const message_ids[] = { "id", "task_id", "agent_id", "user_id", "parent_id",
+                                           NULL };
+
+static nna_status message_at(const cJSON *obj, nna_jref raw, nna_message *m)
 {
     memset(m, 0, sizeof *m);
     m->created_at = NAN;
-    if (!cJSON_IsObject(obj)) return NNA_EPROTOCOL;
+    if (!cJSON_IsObject(obj) || nna_jref_has_nul_string(raw, message_ids)) return NNA_EPROTOCOL;
     m->id = nna_json_str(obj, "id");
     m->task_id = nna_json_str(obj, "task_id");
     m->agent_id = nna_json_str(obj, "agent_id");
@@ -139,10 +175,19 @@ nna_status nna_message_from_json(const cJSON *obj, nna_message *m)
     m->parent_id = nna_json_str(obj, "parent_id");
     m->created_at = nna_json_time(obj, "created_at");
     const cJSON *content = cJSON_GetObjectItemCaseSensitive(obj, "content");
-    if (content && !cJSON_IsNull(content)) m->content = content;
+    if (content && !cJSON_IsNull(content)) {
+        m->content = content;
+        m->content_text = nna_jref_ptr(nna_jref_member(raw, "content"), &m->content_len, 1);
+    }
     if (cJSON_IsString(content)) m->text = content->valuestring;
     m->json = obj;
+    m->json_text = nna_jref_ptr(raw, &m->json_len, 0);
     return NNA_OK;
+}
+
+nna_status nna_message_from_json(const cJSON *obj, nna_message *m)
+{
+    return message_at(obj, nna_jref_root(obj), m);
 }
 
 typedef struct message_list_box {
@@ -152,16 +197,19 @@ typedef struct message_list_box {
 
 nna_status nna_parse_message_list(cJSON *json, void **result, nna_free_fn *free_result)
 {
-    if (!cJSON_IsObject(json)) return NNA_EPROTOCOL;
+    /* data is required (spec §3.6): {} is not an empty conversation. */
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(json, "data");
-    if (data && !cJSON_IsNull(data) && !cJSON_IsArray(data)) return NNA_EPROTOCOL;
-    size_t n = cJSON_IsArray(data) ? (size_t)cJSON_GetArraySize(data) : 0;
+    if (!cJSON_IsObject(json) || !cJSON_IsArray(data)) return NNA_EPROTOCOL;
+    size_t n = (size_t)cJSON_GetArraySize(data);
     message_list_box *b = malloc(sizeof *b + n * sizeof b->items[0]);
     if (!b) return NNA_ENOMEM;
-    size_t i = 0;
-    const cJSON *arr = cJSON_IsArray(data) ? data : NULL, *item;
-    cJSON_ArrayForEach(item, arr) {
-        if (nna_message_from_json(item, &b->items[i++]) != NNA_OK) {
+    nna_jref raw = nna_jref_root(json), rdata = nna_jref_member(raw, "data");
+    size_t i = 0, pos = 0;
+    const cJSON *item;
+    cJSON_ArrayForEach(item, data) {
+        nna_jref ri = { NULL, { 0, 0 } };
+        if (rdata.text && nna_json_next(rdata.text, rdata.sp, &pos, &ri.sp)) ri.text = rdata.text;
+        if (message_at(item, ri, &b->items[i++]) != NNA_OK) {
             free(b);
             return NNA_EPROTOCOL;
         }
@@ -169,6 +217,7 @@ nna_status nna_parse_message_list(cJSON *json, void **result, nna_free_fn *free_
     b->list.items = b->items;
     b->list.count = n;
     b->list.json = json;
+    b->list.json_text = nna_jref_ptr(raw, &b->list.json_len, 0);
     *result = b;
     *free_result = free;
     return NNA_OK;
@@ -185,7 +234,9 @@ const nna_message *nna_message_list_latest_agent(const nna_message_list *l)
 
 nna_status nna_parse_message_ack(cJSON *json, void **result, nna_free_fn *free_result)
 {
-    if (!cJSON_IsObject(json)) return NNA_EPROTOCOL;
+    static const char *const ack_ids[] = { "message_id", "task_id", "status", NULL };
+    nna_jref raw = nna_jref_root(json);
+    if (!cJSON_IsObject(json) || nna_jref_has_nul_string(raw, ack_ids)) return NNA_EPROTOCOL;
     nna_message_ack *a = malloc(sizeof *a);
     if (!a) return NNA_ENOMEM;
     a->message_id = nna_json_str(json, "message_id");
@@ -194,6 +245,7 @@ nna_status nna_parse_message_ack(cJSON *json, void **result, nna_free_fn *free_r
     a->status = nna_task_status_parse(a->status_text);
     a->message = nna_json_str(json, "message");
     a->json = json;
+    a->json_text = nna_jref_ptr(raw, &a->json_len, 0);
     *result = a;
     *free_result = free;
     return NNA_OK;

@@ -1,6 +1,7 @@
 /* Client-side checks of what the typed calls send: be strict in what you send, so a
  * mistake fails with NNA_EINVAL before any request leaves. */
 #include <stdlib.h>
+#include <string.h>
 #include "api_internal.h"
 
 int nna_valid_status_list(const char *s)
@@ -18,8 +19,8 @@ int nna_valid_status_list(const char *s)
 
 int nna_valid_json_object(const char *text)
 {
-    cJSON *j = text ? cJSON_Parse(text) : NULL;
-    int ok = cJSON_IsObject(j);
-    cJSON_Delete(j);
-    return ok;
+    /* Strict (UTF-8, nothing after the value): the text is sent as written. */
+    nna_span v;
+    return text && nna_json_validate(text, strlen(text), &v, NULL, NULL) == 0 &&
+           nna_json_kind(text, v) == '{';
 }

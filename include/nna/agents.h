@@ -58,9 +58,18 @@ typedef struct nna_agent {
     const struct cJSON *config;          /* object, or NULL in summaries */
     const char         *system_prompt;   /* config.system_prompt when a string, else NULL */
     const struct cJSON *json;            /* the whole object */
+    /* The server's own bytes (not NUL-terminated in general), owned like `json`: the whole
+     * object and its `config` (NULL/0 when absent, or when the agent was not parsed from a
+     * reply). `config` is the caller's free-form data: pass it on from here, not from the
+     * cJSON view, which re-prints numbers. */
+    const char         *json_text;
+    size_t              json_len;
+    const char         *config_text;
+    size_t              config_len;
 } nna_agent;
 
-/* Fills *a from an agent object. NNA_EPROTOCOL when it is not an object with a string id. */
+/* Fills *a from an agent object. NNA_EPROTOCOL when it is not an object with a string id.
+ * The *_text members are set when `obj` is the root of a tree parsed from a reply. */
 nna_status nna_agent_from_json(const struct cJSON *obj, nna_agent *a);
 
 /* A page of agent versions (GET /agents, GET /agents/{id}/versions). */

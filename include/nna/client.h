@@ -109,7 +109,10 @@ nna_workspace *nna_client_workspace(const nna_client *c);
  * starting with '/', e.g. "/tasks"; query: already-encoded "a=1&b=2" or NULL; body: JSON text
  * or NULL (copied). `idempotent` says whether a request whose outcome is in doubt may be
  * re-sent blindly (GET, PATCH, cancel) — when 0, such a failure ends with
- * NNA_EOUTCOME_UNKNOWN. The future's result is the parsed JSON body (const cJSON *). */
+ * NNA_EOUTCOME_UNKNOWN. The body must be strict JSON (UTF-8, nothing after the value) and
+ * is sent as written. The future's result is the parsed JSON body (const cJSON *); its bytes
+ * as the server sent them are nna_future_json_text(). A 2xx reply that is not strict JSON
+ * fails with NNA_EPROTOCOL. */
 nna_future *nna_client_request(nna_client *c, const char *method, const char *path,
                                const char *query, const char *json_body, int idempotent);
 

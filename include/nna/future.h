@@ -60,6 +60,13 @@ nna_status nna_future_status(const nna_future *f);
  * Borrowed. */
 const struct cJSON *nna_future_json(const nna_future *f);
 
+/* The bytes of a successful (2xx) response's JSON body exactly as the server sent them
+ * (surrounding whitespace trimmed, NUL-terminated, *len bytes), or NULL when there is none
+ * (no body, an error reply, a result not read from a reply, or the JSON taken). Borrowed
+ * like nna_future_json(). Pass server data on from here: cJSON re-prints numbers (an
+ * integer beyond 2^53 or a 17-digit decimal comes out changed). `len` may be NULL. */
+const char *nna_future_json_text(const nna_future *f, size_t *len);
+
 /* Transfers ownership of the JSON body to the caller (free with cJSON_Delete); typed
  * results derived from it stay valid. NULL when there is none or it was already taken. */
 struct cJSON *nna_future_take_json(nna_future *f);

@@ -10,4 +10,5 @@
 #include "nna/paginate.h"
 #include "nna/tasks.h"
 #include "nna/agents.h"
+#include "nna/json.h"
 #endif

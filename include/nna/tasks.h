@@ -63,10 +63,19 @@ typedef struct nna_task {
     const char     *agent_name;    /* list items */
     const char     *message;       /* run creation's human-readable hint */
     const struct cJSON *json;      /* the whole object */
+    /* The object's bytes exactly as the server sent them (json_len bytes, not
+     * NUL-terminated in general: a list item points into its page's text), or NULL when the
+     * result was not parsed from a reply (nna_task_from_json on a tree of the caller's).
+     * Owned like `json`. Use it to pass server data on: cJSON re-prints numbers (an integer
+     * beyond 2^53 or a 17-digit decimal comes out changed). */
+    const char     *json_text;
+    size_t          json_len;
 } nna_task;
 
 /* Fills *t from a task object (absent fields → NULL/NAN). Returns NNA_OK, or NNA_EPROTOCOL
- * when `obj` is not an object with a string task_id. */
+ * when `obj` is not an object with a string task_id. json_text is set when `obj` is the
+ * root of a tree the library parsed from a reply (nna_future_json, nna_future_take_json),
+ * else NULL. */
 nna_status nna_task_from_json(const struct cJSON *obj, nna_task *t);
 
 typedef struct nna_run_options {
@@ -137,9 +146,20 @@ typedef struct nna_summary {
                                            a string; result itself when it is a string;
                                            else NULL */
     const struct cJSON *json;           /* the whole body */
+    /* The server's own bytes (not NUL-terminated in general; NULL/0 when absent or, for a
+     * summary not parsed from a reply, unknown): the whole body, `result`, and
+     * `extracted_data` (the same member as above). Extracted document data goes on from
+     * here byte for byte; the cJSON view above has lost digits of large numbers. */
+    const char         *json_text;
+    size_t              json_len;
+    const char         *result_text;
+    size_t              result_len;
+    const char         *extracted_data_text;
+    size_t              extracted_data_len;
 } nna_summary;
 
-/* Fills *s from a summary body. NNA_EPROTOCOL when it is not an object. */
+/* Fills *s from a summary body. NNA_EPROTOCOL when it is not an object. The *_text members
+ * are set as for nna_task_from_json. */
 nna_status nna_summary_from_json(const struct cJSON *obj, nna_summary *s);
 
 /* GET /tasks/{task_id}/summary. Result: const nna_summary *. */
@@ -151,6 +171,10 @@ typedef struct nna_task_result {
     nna_task            task;           /* task fields (task_id may be NULL) */
     const struct cJSON *feed;           /* the `feed` array as sent, or NULL */
     const struct cJSON *json;
+    const char         *json_text;      /* the body's bytes as sent (see nna_summary) */
+    size_t              json_len;
+    const char         *feed_text;      /* the `feed` member's bytes, or NULL */
+    size_t              feed_len;
 } nna_task_result;
 
 /* GET /tasks/{task_id}/result. Result: const nna_task_result *. */
@@ -173,6 +197,10 @@ typedef struct nna_message {
     const struct cJSON *content;     /* any JSON, as sent, or NULL */
     const char         *text;        /* content when it is a JSON string, else NULL */
     const struct cJSON *json;        /* the whole object */
+    const char         *json_text;   /* the object's bytes as sent (see nna_summary) */
+    size_t              json_len;
+    const char         *content_text; /* `content`'s bytes as sent, or NULL */
+    size_t              content_len;
 } nna_message;
 
 /* Fills *m from a message object. NNA_EPROTOCOL when it is not an object. */
@@ -183,6 +211,8 @@ typedef struct nna_message_list {
     const nna_message  *items;
     size_t              count;
     const struct cJSON *json;
+    const char         *json_text;   /* the body's bytes as sent */
+    size_t              json_len;
 } nna_message_list;
 
 /* The agent's latest message: the last one whose user_id is null or absent, else the last
@@ -201,6 +231,8 @@ typedef struct nna_message_ack {
     const char         *status_text;
     const char         *message;     /* human-readable acknowledgement */
     const struct cJSON *json;
+    const char         *json_text;   /* the body's bytes as sent */
+    size_t              json_len;
 } nna_message_ack;
 
 /* POST /tasks/{task_id}/message {"message": text}: answers a waiting_for_input task or

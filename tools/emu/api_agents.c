@@ -1,6 +1,7 @@
 /* nna-emu: agent endpoints (list, create, get, patch, versions, publish). */
 #define _GNU_SOURCE 1 /* strcasestr */
 #include "emu_internal.h"
+#include "nna/json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,10 @@ void emu_agent_json(sbuf *b, const emu_agent *a, int full)
     sb_printf(b, "{\"id\":\"%s\",\"agent_group_id\":\"%s\",\"version_number\":%d,\"status\":\"%s\",\"name\":",
               id, gid, a->version, emu_agent_status_names[a->status]);
     sb_json_str(b, a->name);
-    if (full) {
+    if (full && a->config_raw) {
+        sb_puts(b, ",\"config\":");
+        sb_puts(b, a->config_raw);
+    } else if (full) {
         sb_puts(b, ",\"config\":");
         char *cfg = cJSON_PrintUnformatted(a->config);
         sb_puts(b, cfg ? cfg : "{}");
@@ -147,6 +151,22 @@ static cJSON *parse_body_object(emu_req *r)
     return doc;
 }
 
+/* The request's own bytes of member `key` of its body object, or NULL (absent, not strict
+ * JSON, out of memory). A real server stores config as sent: cJSON would re-print it. */
+static char *body_member_raw(const emu_req *r, const char *key)
+{
+    nna_json_span doc, v;
+    if (nna_json_validate(r->body.p, r->body.len, &doc, NULL, NULL) != 0 ||
+        !nna_json_member(r->body.p, doc, key, &v))
+        return NULL;
+    char *p = malloc(v.len + 1);
+    if (p) {
+        memcpy(p, r->body.p + v.off, v.len);
+        p[v.len] = '\0';
+    }
+    return p;
+}
+
 void emu_api_agents_create(nna_emu *e, emu_req *r)
 {
     emu_state *st = &e->st;
@@ -219,6 +239,9 @@ void emu_api_agents_create(nna_emu *e, emu_req *r)
     a->status = AG_PUBLISHED;
     a->name = n;
     a->config = conf;
+    /* as sent, unless the top-level system_prompt was merged into it */
+    if (cJSON_IsObject(cfg) && !(cJSON_IsString(sp) && !cJSON_GetObjectItemCaseSensitive(cfg, "system_prompt")))
+        a->config_raw = body_member_raw(r, "config");
     a->is_active = 1;
     a->created_ms = a->updated_ms = emu_now_ms();
     cJSON_Delete(doc);
@@ -288,6 +311,8 @@ void emu_api_agent_update(nna_emu *e, emu_req *r, const emu_uuid *aid)
         if (c) {
             cJSON_Delete(a->config);
             a->config = c;
+            free(a->config_raw);
+            a->config_raw = body_member_raw(r, "config");
             changed = 1;
         }
     }
@@ -300,6 +325,8 @@ void emu_api_agent_update(nna_emu *e, emu_req *r, const emu_uuid *aid)
                     cJSON_ReplaceItemInObjectCaseSensitive(a->config, "system_prompt", s);
                 else
                     cJSON_AddItemToObject(a->config, "system_prompt", s);
+                free(a->config_raw); /* no longer as sent */
+                a->config_raw = NULL;
                 changed = 1;
             }
         }
@@ -403,6 +430,7 @@ void emu_api_agent_publish(nna_emu *e, emu_req *r, const emu_uuid *aid)
     n->status = AG_PUBLISHED;
     n->name = name;
     n->config = conf;
+    n->config_raw = st->agents[latest].config_raw ? dupstr(st->agents[latest].config_raw) : NULL;
     n->is_active = active;
     n->concurrency = conc;
     n->created_ms = n->updated_ms = now;

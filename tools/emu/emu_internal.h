@@ -115,6 +115,8 @@ typedef struct emu_agent {
     int      status;
     char    *name;
     cJSON   *config;
+    char    *config_raw;  /* the client's bytes of config while it is stored as sent (so
+                             numbers and escapes come back unchanged), else NULL */
     int      is_active;
     int      has_draft;
     int      concurrency; /* -1 = global setting */

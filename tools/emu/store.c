@@ -369,6 +369,7 @@ void emu_agent_free(emu_agent *a)
 {
     free(a->name);
     cJSON_Delete(a->config);
+    free(a->config_raw);
     free(a->active);
     free(a->queue);
 }

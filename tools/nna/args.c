@@ -154,21 +154,15 @@ char *load_json_object(const char *opt, const char *arg)
     } else {
         text = xstrdup(arg);
     }
-    cJSON *j = cJSON_Parse(text);
-    int ok = cJSON_IsObject(j);
-    if (ok) {
-        /* Re-encode compactly: what is sent is exactly what was checked. */
-        char *compact = cJSON_PrintUnformatted(j);
-        if (compact) {
-            free(text);
-            text = compact;
-        }
-    }
-    cJSON_Delete(j);
-    if (!ok) {
-        usage_error("%s: expected a JSON object", opt);
+    /* Checked strictly and sent as written: a cJSON round trip would re-print numbers. */
+    nna_json_span v;
+    const char *why = "not an object";
+    if (nna_json_validate(text, strlen(text), &v, &why, NULL) != 0 || nna_json_kind(text, v) != '{') {
+        usage_error("%s: expected a JSON object (%s)", opt, why);
         free(text);
         return NULL;
     }
+    memmove(text, text + v.off, v.len); /* only the whitespace around it goes */
+    text[v.len] = '\0';
     return text;
 }

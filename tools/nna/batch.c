@@ -156,15 +156,19 @@ static void parse_job(job *j, const char *text)
         }
     }
     if (oc && !cJSON_IsNull(oc)) {
-        cJSON *parsed = NULL;
-        if (cJSON_IsString(oc)) oc = parsed = cJSON_Parse(oc->valuestring);
-        if (!cJSON_IsObject(oc)) {
-            cJSON_Delete(parsed);
+        /* Sent as the line wrote it (an object, or JSON text in a string): a cJSON round
+         * trip would re-print its numbers. */
+        nna_json_span line, v = { 0, 0 };
+        if (cJSON_IsString(oc)) j->output_config = xstrdup(oc->valuestring);
+        else if (nna_json_validate(text, strlen(text), &line, NULL, NULL) == 0 &&
+                 nna_json_member(text, line, "output_config", &v))
+            j->output_config = strndup(text + v.off, v.len);
+        const char *t = j->output_config;
+        if (!t || nna_json_validate(t, strlen(t), &v, NULL, NULL) != 0 ||
+            nna_json_kind(t, v) != '{') {
             set_invalid(j, "output_config is not a JSON object");
             goto out;
         }
-        j->output_config = cJSON_PrintUnformatted(oc);
-        cJSON_Delete(parsed);
     }
     if (!j->query && j->nfiles == 0) set_invalid(j, "a run needs a query or at least one file");
 out:
@@ -328,6 +332,20 @@ void job_task_known(job *j, const char *task_id, const char *agent_id, const cha
     nna_future_then(j->f, on_watch, j);
 }
 
+/* The row's "summary": the summary text, else the whole result, as the server wrote it. */
+static cJSON *summary_item(const nna_summary *s)
+{
+    const char *t = s->result_text;
+    size_t n = s->result_len;
+    nna_json_span all = { 0, n }, m;
+    if (t && s->text && cJSON_IsObject(s->result) && nna_json_member(t, all, "summary", &m)) {
+        t += m.off;
+        n = m.len;
+    }
+    if (t) return raw_json(t, n);
+    return s->text ? cJSON_CreateString(s->text) : cJSON_Duplicate(s->result, 1);
+}
+
 /* The final line of a watched task; `sf` is the /summary read for a failed task. */
 static void emit_final(job *j, nna_future *wf, nna_future *sf)
 {
@@ -344,11 +362,12 @@ static void emit_final(job *j, nna_future *wf, nna_future *sf)
     cJSON_AddStringToObject(l, "status", status);
     const nna_summary *s = r->has_summary ? &r->summary : NULL;
     if (!s && sf && nna_future_status(sf) == NNA_OK) s = nna_future_result(sf);
-    if (s && s->text) cJSON_AddStringToObject(l, "summary", s->text);
-    else if (s && s->result) cJSON_AddItemToObject(l, "summary", cJSON_Duplicate(s->result, 1));
+    if (s && s->result) cJSON_AddItemToObject(l, "summary", summary_item(s));
     else cJSON_AddNullToObject(l, "summary");
-    if (s && s->extracted_data)
-        cJSON_AddItemToObject(l, "extracted_data", cJSON_Duplicate(s->extracted_data, 1));
+    if (s && s->extracted_data)   /* the server's bytes: cJSON would re-print numbers */
+        cJSON_AddItemToObject(l, "extracted_data", s->extracted_data_text
+            ? raw_json(s->extracted_data_text, s->extracted_data_len)
+            : cJSON_Duplicate(s->extracted_data, 1));
     cJSON_AddBoolToObject(l, "reconciled", j->reconciled);
     j->ok = st == NNA_OK;
     j->exit_code = exit_code_for(st, 0);

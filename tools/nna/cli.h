@@ -108,8 +108,15 @@ char *xstrdup(const char *s);               /* NULL stays NULL */
 int   title_consistent(const char *title, const char *query);
 
 /* ---- output (output.c) -------------------------------------------------------------- */
-/* One JSON value on one line of stdout. */
+/* One JSON value on one line of stdout (values the CLI builds itself). */
 void out_json(const cJSON *j);
+/* Server data: its own bytes on one line (line breaks between tokens dropped). */
+void out_raw(const char *text, size_t len);
+/* A cJSON node that prints as text[0..len) (server bytes embedded in a line the CLI builds;
+ * line breaks between tokens dropped), or NULL when out of memory. */
+cJSON *raw_json(const char *text, size_t len);
+/* out_raw(text) when the server's bytes are known, else out_json(j). */
+void out_server(const char *text, size_t len, const cJSON *j);
 /* Maps a final status (and the last HTTP status) to the exit code. */
 int  exit_code_for(nna_status st, long http_status);
 /* Prints the error line of a settled future on stderr; returns its exit code. */
@@ -125,12 +132,15 @@ cJSON *error_object(const nna_future *f);
 /* Walk callbacks printing each item as a line. */
 int print_task_item(const nna_task *t, void *ud);
 int print_agent_item(const nna_agent *a, void *ud);
-/* Prints every item of a page's data array, one per line. */
-void print_page(const nna_page *p);
-/* The line for a finished wait (nna_tasks_wait / nna_watch_add future): the /summary body
- * when there is one, else the task as last seen; NULL when the wait failed without a
- * task. Caller deletes. */
-cJSON *wait_line(const nna_future *f);
+/* Prints every item of a page, one per line, as the server sent it. */
+void print_task_page(const nna_task_page *p);
+void print_agent_page(const nna_agent_page *p);
+/* Prints a settled future's body as the server sent it. */
+void print_future(const nna_future *f);
+/* Prints the line for a finished wait (nna_tasks_wait / nna_watch_add future): the
+ * /summary body when there is one, else the task as last seen. 0 when the wait failed
+ * without a task (nothing printed), else 1. */
+int print_wait_line(const nna_future *f);
 
 /* Waits for tasks (nna_tasks_wait each, at once), printing one line per task as it ends:
  * the /summary body of a completed or failed task, else the task. Exit code of the first

@@ -121,9 +121,22 @@ bad:
 typedef struct body {
     cJSON *root;
     const char *name, *system_prompt;
-    char *config_json;
+    char *config_json;   /* the caller's bytes of "config" (sent as written) */
     int is_active; /* -1 absent */
 } body;
+
+/* The caller's own text of member `key` of the object `text` (validated), or NULL. */
+static char *member_text(const char *text, const char *key)
+{
+    nna_json_span obj, v;
+    if (nna_json_validate(text, strlen(text), &obj, NULL, NULL) != 0 ||
+        !nna_json_member(text, obj, key, &v))
+        return NULL;
+    char *s = xcalloc(v.len + 1, 1);
+    memcpy(s, text + v.off, v.len);
+    s[v.len] = '\0';
+    return s;
+}
 
 static int parse_body(const char *arg, int allow_active, body *b)
 {
@@ -132,6 +145,7 @@ static int parse_body(const char *arg, int allow_active, body *b)
     char *text = load_json_object("--json", arg);
     if (!text) return -1;
     b->root = cJSON_Parse(text);
+    b->config_json = member_text(text, "config");
     free(text);
     const cJSON *it;
     cJSON_ArrayForEach(it, b->root) {
@@ -141,7 +155,7 @@ static int parse_body(const char *arg, int allow_active, body *b)
         } else if (strcmp(k, "system_prompt") == 0 && cJSON_IsString(it)) {
             b->system_prompt = it->valuestring;
         } else if (strcmp(k, "config") == 0 && cJSON_IsObject(it)) {
-            b->config_json = cJSON_PrintUnformatted(it);
+            /* b->config_json holds its bytes */
         } else if (allow_active && strcmp(k, "is_active") == 0 && cJSON_IsBool(it)) {
             b->is_active = cJSON_IsTrue(it);
         } else {
@@ -184,7 +198,7 @@ int cmd_agents(cli *c, int argc, char **argv)
         if (!f) return report_error(NNA_ENOMEM, 0, NULL);
         if (cli_await(c, f) == NNA_OK) {
             const nna_agent_page *p = nna_future_result(f);
-            print_page(&p->page);
+            print_agent_page(p);
             rc = EXIT_OK;
         } else {
             rc = report_future_error(f);
@@ -248,7 +262,7 @@ int cmd_agents(cli *c, int argc, char **argv)
         if (!f) return report_error(NNA_ENOMEM, 0, NULL);
         if (cli_await(c, f) == NNA_OK) {
             const nna_agent_page *p = nna_future_result(f);
-            print_page(&p->page);
+            print_agent_page(p);
             rc = EXIT_OK;
         } else {
             rc = report_future_error(f);

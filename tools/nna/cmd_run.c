@@ -106,7 +106,7 @@ int cmd_run(cli *c, int argc, char **argv)
     }
     const nna_task *t = nna_future_result(f);
     if (!wait) {
-        out_json(nna_future_json(f));
+        print_future(f);
         rc = EXIT_OK;
     } else {
         char *id = xstrdup(t->task_id);

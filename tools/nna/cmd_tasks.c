@@ -134,7 +134,7 @@ static int list(cli *c, const opts *o)
     if (!f) return report_error(NNA_ENOMEM, 0, NULL);
     if (cli_await(c, f) == NNA_OK) {
         const nna_task_page *p = nna_future_result(f);
-        print_page(&p->page);
+        print_task_page(p);
         rc = EXIT_OK;
     } else {
         rc = report_future_error(f);
@@ -150,7 +150,8 @@ static int messages(cli *c, const char *task_id)
     int rc;
     if (cli_await(c, f) == NNA_OK) {
         const nna_message_list *l = nna_future_result(f);
-        for (size_t i = 0; i < l->count; i++) out_json(l->items[i].json);
+        for (size_t i = 0; i < l->count; i++)
+            out_server(l->items[i].json_text, l->items[i].json_len, l->items[i].json);
         rc = EXIT_OK;
     } else {
         rc = report_future_error(f);
@@ -177,15 +178,10 @@ static void print_outcome(waiting *w)
 {
     const nna_future *f = w->wait;
     nna_status st = nna_future_status(f);
-    cJSON *line = NULL;
-    if (w->summary && nna_future_status(w->summary) == NNA_OK)
-        line = cJSON_Duplicate(nna_future_json(w->summary), 1);
-    if (!line) line = wait_line(f);
-    if (line) {
-        out_json(line);
-        cJSON_Delete(line);
-        fflush(stdout);
-    }
+    int printed = w->summary && nna_future_status(w->summary) == NNA_OK;
+    if (printed) print_future(w->summary);
+    else printed = print_wait_line(f);
+    if (printed) fflush(stdout);
     if (st == NNA_OK) {
         w->rc = EXIT_OK;
     } else if (nna_future_result(f)) {

@@ -17,6 +17,37 @@ void out_json(const cJSON *j)
     free(s);
 }
 
+void out_raw(const char *text, size_t len)
+{
+    /* Inside a JSON value a line break can only be whitespace between tokens (strings hold
+     * them escaped): dropping it keeps one value per line and every value byte as sent. */
+    size_t start = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] != '\n' && text[i] != '\r') continue;
+        fwrite(text + start, 1, i - start, stdout);
+        start = i + 1;
+    }
+    fwrite(text + start, 1, len - start, stdout);
+    fputc('\n', stdout);
+}
+
+cJSON *raw_json(const char *text, size_t len)
+{
+    char *s = xcalloc(len + 1, 1);
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        if (text[i] != '\n' && text[i] != '\r') s[n++] = text[i]; /* see out_raw */
+    cJSON *r = cJSON_CreateRaw(s);
+    free(s);
+    return r;
+}
+
+void out_server(const char *text, size_t len, const cJSON *j)
+{
+    if (text) out_raw(text, len);
+    else if (j) out_json(j); /* a value the library did not read from a reply */
+}
+
 int exit_code_for(nna_status st, long http)
 {
     switch (st) {
@@ -108,32 +139,48 @@ int usage_error(const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-/* ---- typed results as lines --------------------------------------------------------- */
+/* ---- typed results as lines: the server's bytes --------------------------------------- */
 
 int print_task_item(const nna_task *t, void *ud)
 {
     (void)ud;
-    out_json(t->json);
+    out_server(t->json_text, t->json_len, t->json);
     return 0;
 }
 
 int print_agent_item(const nna_agent *a, void *ud)
 {
     (void)ud;
-    out_json(a->json);
+    out_server(a->json_text, a->json_len, a->json);
     return 0;
 }
 
-void print_page(const nna_page *p)
+void print_task_page(const nna_task_page *p)
 {
-    for (size_t i = 0; i < p->count; i++) out_json(nna_page_item(p, i));
+    for (size_t i = 0; i < p->page.count; i++) print_task_item(&p->items[i], NULL);
 }
 
-cJSON *wait_line(const nna_future *f)
+void print_agent_page(const nna_agent_page *p)
+{
+    for (size_t i = 0; i < p->page.count; i++) print_agent_item(&p->items[i], NULL);
+}
+
+void print_future(const nna_future *f)
+{
+    size_t len;
+    const char *text = nna_future_json_text(f, &len);
+    out_server(text, len, nna_future_json(f));
+}
+
+int print_wait_line(const nna_future *f)
 {
     const nna_wait_result *r = nna_future_result(f);
-    if (!r) return NULL;
-    if (r->has_summary && r->summary.json) return cJSON_Duplicate(r->summary.json, 1);
-    if (r->task.json) return cJSON_Duplicate(r->task.json, 1);
-    return NULL;
+    if (!r) return 0;
+    if (r->has_summary && r->summary.json)
+        out_server(r->summary.json_text, r->summary.json_len, r->summary.json);
+    else if (r->task.json)
+        out_server(r->task.json_text, r->task.json_len, r->task.json);
+    else
+        return 0;
+    return 1;
 }

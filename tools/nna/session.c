@@ -217,8 +217,7 @@ int await_print(cli *c, nna_future *f)
     nna_status st = cli_await(c, f);
     int rc;
     if (st == NNA_OK) {
-        const cJSON *j = nna_future_json(f);
-        if (j) out_json(j);
+        print_future(f);
         rc = EXIT_OK;
     } else {
         rc = report_future_error(f);
