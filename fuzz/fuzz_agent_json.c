@@ -1,4 +1,4 @@
-// FUZZ-SOURCES: lib/agent_parse.c lib/task_parse.c lib/iso8601.c
+// FUZZ-SOURCES: lib/agent_parse.c lib/task_parse.c lib/iso8601.c lib/jsonspan.c lib/jsondoc.c
 // FUZZ-LIBS: -lcjson -lm
 /* Agent objects (create, get, update, publish; list and version items): nna_parse_agent.
  * Invariants: no crash or leak; strings come from the tree; config is an object or NULL and

@@ -1,4 +1,4 @@
-// FUZZ-SOURCES: lib/task_parse.c lib/iso8601.c
+// FUZZ-SOURCES: lib/task_parse.c lib/iso8601.c lib/jsonspan.c lib/jsondoc.c
 // FUZZ-LIBS: -lcjson -lm
 /* GET /tasks/{id}/messages bodies: nna_parse_message_list and the question finder
  * nna_message_list_latest_agent. Invariants: no crash or leak; count matches data; text is

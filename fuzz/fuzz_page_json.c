@@ -1,4 +1,4 @@
-// FUZZ-SOURCES: lib/page_parse.c lib/task_parse.c lib/agent_parse.c lib/iso8601.c
+// FUZZ-SOURCES: lib/page_parse.c lib/task_parse.c lib/agent_parse.c lib/iso8601.c lib/jsonspan.c lib/jsondoc.c
 // FUZZ-LIBS: -lcjson -lm
 /* List envelopes {data, has_more, next_cursor} as walks read them (nna_page_from_json,
  * nna_page_continues) and as typed pages (nna_parse_task_page, nna_parse_agent_page).

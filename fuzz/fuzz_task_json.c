@@ -1,4 +1,4 @@
-// FUZZ-SOURCES: lib/task_parse.c lib/iso8601.c
+// FUZZ-SOURCES: lib/task_parse.c lib/iso8601.c lib/jsonspan.c lib/jsondoc.c
 // FUZZ-LIBS: -lcjson -lm
 /* Task-shaped server bodies: GET /tasks/{id} and cancel (nna_parse_task), /summary
  * (nna_parse_summary), /result (nna_parse_task_result) and the send-message acknowledgement

@@ -52,3 +52,12 @@ EXTRA_DIST += \
 	fuzz/fuzz_messages_json.dict \
 	fuzz/corpus/fuzz_messages_json/conversation \
 	fuzz/corpus/fuzz_messages_json/only_user
+# The raw-span JSON scanner and the documents built on it.
+EXTRA_DIST += \
+	fuzz/fuzz_jsonspan.c \
+	fuzz/fuzz_jsonspan.dict \
+	fuzz/corpus/fuzz_jsonspan/agent \
+	fuzz/corpus/fuzz_jsonspan/bad_utf8 \
+	fuzz/corpus/fuzz_jsonspan/page \
+	fuzz/corpus/fuzz_jsonspan/summary \
+	fuzz/corpus/fuzz_jsonspan/trailing

@@ -162,7 +162,12 @@ static int scan_container(scan *s, int depth)
     for (;;) {
         if (object) {
             if (peek(s) != '"') return fail(s, "expected a member name");
+            size_t key = s->pos;
             if (scan_string(s)) return -1;
+            /* No C string (cJSON's view included) can hold it: "id\u0000x" would read as
+             * "id" there and as another member here. */
+            if (nna_json_string_has_nul((const char *)s->p, (nna_span){ key, s->pos - key }))
+                return fail(s, "escaped NUL in a member name");
             skip_ws(s);
             if (peek(s) != ':') return fail(s, "expected ':'");
             s->pos++;

@@ -127,6 +127,7 @@ START_TEST(scanner_rejects_everything_else)
         "\"\\u12\"", "\"\\u12G4\"", "\"\\ud800\"", "\"\\udc00\"", "\"\\ud800\\u0041\"",
         "\"\xff\"", "\"\xc0\xaf\"", "\"\xe0\x80\xaf\"", "\"\xed\xa0\x80\"", "\"\xf5\x80\x80\x80\"",
         "\"\xf4\x90\x80\x80\"", "\"\xc3\"", "\"\xe2\x82\"", "\"\x80\"", "\xef\xbb\xbf{}",
+        "{\"id\\u0000x\":1}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         ck_assert_msg(!valid(bad[i]), "accepted bad input #%zu: %s", i, bad[i]);

@@ -26,10 +26,11 @@ typedef struct nna_json_span {
 
 /* Checks that text[0..len) is exactly one JSON value with optional whitespace around it:
  * RFC 8259 grammar; strings of valid UTF-8 (no overlong forms, no encoded surrogates, no
- * raw control characters); \u escapes whose surrogates pair up; at most NNA_JSON_MAX_DEPTH
- * levels; nothing after the value. Returns 0 and sets *value (when non-NULL; whitespace
- * excluded); -1 on error, with *why (a static English text) and *at (byte offset of the
- * problem) when those are non-NULL. */
+ * raw control characters); escaped surrogates that pair up; no member name holding an
+ * escaped NUL (no C string can hold it: cJSON would cut the name short); at most
+ * NNA_JSON_MAX_DEPTH levels; nothing after the value. Returns 0 and sets *value (when
+ * non-NULL; whitespace excluded); -1 on error, with *why (a static English text) and *at
+ * (byte offset of the problem) when those are non-NULL. */
 int nna_json_validate(const char *text, size_t len, nna_json_span *value, const char **why,
                       size_t *at);
 
