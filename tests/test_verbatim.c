@@ -381,6 +381,44 @@ START_TEST(agent_config_goes_out_and_comes_back_as_written)
 }
 END_TEST
 
+/* A run found by reconciliation (its reply was lost) carries the bytes of the list item it
+ * was found as, like one read from a reply. */
+START_TEST(a_reconciled_run_keeps_the_list_items_bytes)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    int st;
+    cJSON_Delete(emu_ctl(&t, "POST", "/_emu/config", "{\"task_ms\":600000}", &st));
+    ck_assert_int_eq(st, 200);
+    cJSON_Delete(emu_ctl(&t, "POST", "/_emu/script",
+                         "{\"route\":\"run\",\"responses\":[{\"status\":500,\"commit\":true}]}", &st));
+    ck_assert_int_eq(st, 200);
+    nna_run_options ro;
+    nna_run_options_init(&ro);
+    ro.query = "reconcile me";
+    nna_future *f = nna_agents_run(t.client, AGENT_ID, &ro);
+    expect(&t, f, NNA_OK);
+    ck_assert(nna_future_reconciled(f));
+    const nna_task *task = nna_future_result(f);
+    ck_assert_ptr_nonnull(task->json_text);
+    nna_tasks_list_options lo;
+    nna_tasks_list_options_init(&lo);
+    lo.agent_id = AGENT_ID;
+    nna_future *g = nna_tasks_list(t.client, &lo);
+    expect(&t, g, NNA_OK);
+    const nna_task_page *p = nna_future_result(g);
+    ck_assert_uint_eq(p->page.count, 1);
+    ck_assert_uint_eq(task->json_len, p->items[0].json_len);
+    ck_assert(memcmp(task->json_text, p->items[0].json_text, task->json_len) == 0);
+    size_t len;
+    ck_assert_ptr_nonnull(nna_future_json_text(f, &len));
+    ck_assert_uint_eq(len, task->json_len);
+    nna_future_unref(g);
+    nna_future_unref(f);
+    tctx_stop(&t);
+}
+END_TEST
+
 /* ---- malformed replies: protocol errors --------------------------------------------- */
 
 static void expect_protocol(tctx *t, nna_future *f, const char *in_error)
@@ -497,6 +535,7 @@ static Suite *suite(void)
     tcase_add_test(tc, tasks_pages_messages_and_generic_requests_keep_their_bytes);
     tcase_add_test(tc, wait_result_keeps_task_and_summary_bytes);
     tcase_add_test(tc, agent_config_goes_out_and_comes_back_as_written);
+    tcase_add_test(tc, a_reconciled_run_keeps_the_list_items_bytes);
     suite_add_tcase(s, tc);
     tc = tcase_create("malformed replies");
     tcase_set_timeout(tc, 30);

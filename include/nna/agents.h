@@ -8,9 +8,11 @@
  * memory. Bad arguments (a malformed UUID, a limit above 100, config text that is not a JSON
  * object, an empty name) fail the future with NNA_EINVAL on the next loop iteration and send
  * nothing. String arguments are copied before the call returns. Typed results are borrowed
- * from the future (valid while it is referenced) and point into its parsed JSON. Parsing is
- * lenient (unknown fields ignored, optional fields absent or null, unknown status strings →
- * NNA_AGENT_UNKNOWN, any 2xx is a success).
+ * from the future (valid while it is referenced) and point into its parsed JSON; the
+ * server's own bytes are in json_text / config_text. Parsing is lenient about content
+ * (unknown fields ignored, optional fields absent or null, unknown status strings →
+ * NNA_AGENT_UNKNOWN) and strict about form (see nna/tasks.h: NNA_EPROTOCOL). config_json
+ * arguments must be strict JSON objects (nna/json.h) and are sent as written.
  *
  * Retries: reads and PATCH are retried by the client's policy; create and publish are never
  * re-sent blindly: when their outcome is in doubt they end with NNA_EOUTCOME_UNKNOWN (look

@@ -6,9 +6,12 @@
  * on the next loop iteration and send nothing. String arguments are copied before the call
  * returns. Typed results are borrowed from the future (valid while it is referenced); their
  * strings point into the parsed JSON, which stays available through nna_future_json() (or
- * the result's own `json` member). Parsing is lenient: unknown fields are ignored, every
- * optional field may be absent or null, unknown enum strings map to an UNKNOWN value, and
- * any 2xx answer is a success.
+ * the result's own `json` member); the server's own bytes are in the `json_text` members
+ * (cJSON re-prints numbers: pass data on from those). Parsing is lenient about content:
+ * unknown fields are ignored, every optional field may be absent or null, unknown enum
+ * strings map to an UNKNOWN value. It is strict about form: a 2xx body that is not strict
+ * JSON (nna/json.h), an id or cursor holding an escaped NUL, or a list without its `data`
+ * array fails with NNA_EPROTOCOL.
  *
  * Retries: reads, cancel and waits' polls are retried by the client's policy (429, 5xx,
  * network); POST /tasks/{id}/message is never re-sent blindly: when its outcome is in doubt
