@@ -288,6 +288,18 @@ START_TEST(tasks_pages_messages_and_generic_requests_keep_their_bytes)
     nna_future_unref(f);
     free(page);
 
+    /* /result: the feed as sent */
+    const char *feed = "[{\"type\":\"tool_call\",\"content\":{\"n\":12345678901234567891}}]";
+    page = fmt("{\"task_id\":\"" TASK_ID "\",\"feed\":%s}", feed, NULL);
+    reply(&t, "tasks.result", page);
+    f = nna_tasks_result(t.client, TASK_ID);
+    expect(&t, f, NNA_OK);
+    const nna_task_result *tr = nna_future_result(f);
+    ck_bytes(tr->json_text, tr->json_len, page);
+    ck_bytes(tr->feed_text, tr->feed_len, feed);
+    nna_future_unref(f);
+    free(page);
+
     /* the generic request: the raw body next to the cJSON result */
     reply(&t, "tasks.get", "[12345678901234567891, -0, 1e-400]");
     f = nna_client_request(t.client, "GET", "/tasks/" TASK_ID, NULL, NULL, 1);
@@ -360,6 +372,21 @@ START_TEST(agent_config_goes_out_and_comes_back_as_written)
     ck_bytes(a->config_text, a->config_len, cfg);
     ck_assert_ptr_nonnull(strstr(a->json_text, cfg));
     nna_future_unref(f);
+
+    /* a published version keeps the config as sent */
+    int st;
+    cJSON_Delete(emu_ctl(&t, "POST", "/_emu/agents/" AGENT_ID "/draft", "{}", &st));
+    ck_assert_int_eq(st, 200);
+    f = nna_agents_publish(t.client, AGENT_ID);
+    expect(&t, f, NNA_OK);
+    char *published = strdup(((const nna_agent *)nna_future_result(f))->id);
+    nna_future_unref(f);
+    f = nna_agents_get(t.client, published);
+    expect(&t, f, NNA_OK);
+    a = nna_future_result(f);
+    ck_bytes(a->config_text, a->config_len, cfg);
+    nna_future_unref(f);
+    free(published);
 
     nna_agent_create_options co;
     nna_agent_create_options_init(&co);
