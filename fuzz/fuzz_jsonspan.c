@@ -5,7 +5,8 @@
  * parsers' json_text spans, nna_json_splice). The input is copied to a buffer of exactly
  * its size so any read past the end is caught. Invariants: no crash, leak or overread;
  * every span of a valid text lies inside its parent and is itself valid JSON whose kind
- * matches; an object's member values and an array's elements come in the same number as
+ * matches; cJSON parses every text the scanner accepts, and an object's member values and
+ * an array's elements come in the same number as
  * cJSON's children; a parsed document's text is the value without surrounding whitespace;
  * every json_text of a typed result is a span of that text; splicing valid text keeps its
  * bytes and yields valid JSON. */
@@ -113,7 +114,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(ok || (why && at <= size));
     if (ok) {
         check(v.off + v.len <= size && v.len > 0);
-        cJSON *mirror = cJSON_ParseWithLength(t + v.off, v.len); /* NULL: a number cJSON cannot hold */
+        cJSON *mirror = cJSON_ParseWithLength(t + v.off, v.len);
+        check(mirror != NULL); /* what the scanner accepts, cJSON parses */
         walk(t, v, mirror);
         cJSON_Delete(mirror);
     }

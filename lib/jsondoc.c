@@ -33,7 +33,7 @@ cJSON *nna_json_doc_parse(const char *body, size_t len, const char **why)
         return NULL;
     }
     cJSON *root = cJSON_ParseWithLength(body + v.off, v.len);
-    if (!root) { *why = "response JSON could not be parsed (out of memory or too long a number)"; return NULL; }
+    if (!root) { *why = "out of memory parsing the response"; return NULL; }
     if (attach(root, body + v.off, v.len) != 0) {
         cJSON_Delete(root);
         *why = "out of memory";
