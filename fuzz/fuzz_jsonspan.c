@@ -5,10 +5,9 @@
  * parsers' json_text spans, nna_json_splice). The input is copied to a buffer of exactly
  * its size so any read past the end is caught. Invariants: no crash, leak or overread;
  * every span of a valid text lies inside its parent and is itself valid JSON whose kind
- * matches; cJSON parses every text the scanner accepts, and an object's member values and
- * an array's elements come in the same number as
- * cJSON's children; a parsed document's text is the value without surrounding whitespace;
- * every json_text of a typed result is a span of that text; splicing valid text keeps its
+ * matches; cJSON parses every text the scanner accepts, into the same shape (a member or
+ * element for each of cJSON's children); a parsed document's text is the value without
+ * surrounding whitespace; every json_text of a typed result is a span of that text; splicing valid text keeps its
  * bytes and yields valid JSON. */
 #define _GNU_SOURCE
 #include <stdint.h>
