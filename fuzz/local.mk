@@ -52,3 +52,10 @@ EXTRA_DIST += \
 	fuzz/fuzz_messages_json.dict \
 	fuzz/corpus/fuzz_messages_json/conversation \
 	fuzz/corpus/fuzz_messages_json/only_user
+# Error texts from server bodies (lib/errtext.c).
+EXTRA_DIST += \
+	fuzz/fuzz_errtext.c \
+	fuzz/corpus/fuzz_errtext/fastapi \
+	fuzz/corpus/fuzz_errtext/html \
+	fuzz/corpus/fuzz_errtext/long_key \
+	fuzz/corpus/fuzz_errtext/nested
