@@ -61,3 +61,10 @@ EXTRA_DIST += \
 	fuzz/corpus/fuzz_jsonspan/page \
 	fuzz/corpus/fuzz_jsonspan/summary \
 	fuzz/corpus/fuzz_jsonspan/trailing
+# Error texts from server bodies (lib/errtext.c).
+EXTRA_DIST += \
+	fuzz/fuzz_errtext.c \
+	fuzz/corpus/fuzz_errtext/fastapi \
+	fuzz/corpus/fuzz_errtext/html \
+	fuzz/corpus/fuzz_errtext/long_key \
+	fuzz/corpus/fuzz_errtext/nested

@@ -32,9 +32,16 @@ nna_status nna_parse_agent(cJSON *json, void **result, nna_free_fn *free_result)
 nna_status nna_parse_task_page(cJSON *json, void **result, nna_free_fn *free_result);
 nna_status nna_parse_agent_page(cJSON *json, void **result, nna_free_fn *free_result);
 
+/* Longest next_cursor accepted (bytes). Cursors are short position tokens; a longer one is
+ * a server bug, and passing it back would build URLs of megabytes that fail the same way
+ * on every retry. */
+#define NNA_CURSOR_MAX 4096
 /* The list envelope {data, has_more, next_cursor}: NNA_EPROTOCOL when json is not an
- * object or data is neither absent, null nor an array. */
+ * object, data is neither absent, null nor an array, or next_cursor is longer than
+ * NNA_CURSOR_MAX. */
 nna_status nna_page_from_json(const cJSON *json, nna_page *p);
+/* Why nna_page_from_json refuses json (static text). */
+const char *nna_page_error(const cJSON *json);
 /* 1 when a walk goes on after this page: has_more and a non-empty next_cursor. */
 int nna_page_continues(const nna_page *p);
 

@@ -18,12 +18,21 @@ nna_status nna_page_from_json(const cJSON *json, nna_page *p)
     p->data = data;
     p->count = (size_t)cJSON_GetArraySize(data);
     const char *next = nna_json_str(json, "next_cursor");
+    if (next && strlen(next) > NNA_CURSOR_MAX) return NNA_EPROTOCOL;
     p->next_cursor = next && next[0] ? next : NULL;
     const cJSON *more = cJSON_GetObjectItemCaseSensitive(json, "has_more");
     if (cJSON_IsBool(more)) p->has_more = cJSON_IsTrue(more);
     else p->has_more = p->next_cursor != NULL; /* versions may omit both: complete */
     p->json = json;
     return NNA_OK;
+}
+
+const char *nna_page_error(const cJSON *json)
+{
+    const char *next = cJSON_IsObject(json) ? nna_json_str(json, "next_cursor") : NULL;
+    if (next && strlen(next) > NNA_CURSOR_MAX)
+        return "the server's next_cursor is longer than 4096 bytes";
+    return "a list page did not have the expected shape";
 }
 
 int nna_page_continues(const nna_page *p)

@@ -179,8 +179,8 @@ static void accept_page(nna_pager *p, cJSON *json)
 {
     nna_page page;
     if (nna_page_from_json(json, &page) != NNA_OK) {
+        end(p, NNA_EPROTOCOL, nna_page_error(json));
         cJSON_Delete(json);
-        end(p, NNA_EPROTOCOL, "a list page did not have the expected shape");
         return;
     }
     p->queue[p->nq++] = json;

@@ -334,11 +334,13 @@ static void after_failure(nna_op *op, const nna_http_response *r, nna_retry_clas
                           double ra, cJSON *json)
 {
     nna_client *c = op->c;
-    if (cls != NNA_RC_UNSENT) op->rs.server_attempts++;
+    op->rs.server_attempts++; /* refused connections and 429s count too (max_attempts) */
     op->last_cls = (unsigned char)cls;
     op->last_http = r->status;
     int in_doubt = op->kind != NNA_OP_IDEMPOTENT && (cls == NNA_RC_SERVER || cls == NNA_RC_NETWORK);
-    char *err = nna_error_text(r->status, json, r->body, r->body_len, r->error, c);
+    char *err = cls == NNA_RC_FATAL && r->status >= 300 && r->status < 400
+                    ? nna_redirect_text(r->status, r->location, c->key)
+                    : nna_error_text(r->status, json, r->body, r->body_len, r->error, c->key);
     if (in_doubt && (op->kind != NNA_OP_RUN || !c->reconcile_runs)) {
         nna_op_finish(op, NNA_EOUTCOME_UNKNOWN, json, err);
         free(err);
@@ -375,6 +377,42 @@ static void after_failure(nna_op *op, const nna_http_response *r, nna_retry_clas
     nna_op_retry_later(op, d.delay);
 }
 
+/* A local failure that every retry would repeat (see NNA_RC_PERMANENT). */
+static void fail_permanent(nna_op *op, const nna_http_response *r)
+{
+    char buf[NNA_ERRTEXT_EXCERPT + 160];
+    size_t ul = strlen(op->url);
+    if (r->fail_status == NNA_EURL)
+        snprintf(buf, sizeof buf, "cannot send to this URL (%s; %zu bytes): %.*s%s",
+                 r->error ? r->error : "invalid", ul, NNA_ERRTEXT_EXCERPT, op->url,
+                 ul > NNA_ERRTEXT_EXCERPT ? "..." : "");
+    else
+        snprintf(buf, sizeof buf, "the request cannot be made here: %s",
+                 r->error ? r->error : "local failure");
+    nna_op_finish(op, r->fail_status != NNA_OK ? r->fail_status : NNA_EINVAL, NULL, buf);
+}
+
+static void settle_or_retry(nna_op *op, const nna_http_response *r, nna_retry_class cls,
+                            double ra)
+{
+    if (r->result == NNA_XFER_TOO_LARGE || r->result == NNA_XFER_LOCAL) {
+        nna_op_finish(op, r->result == NNA_XFER_LOCAL ? NNA_EIO : NNA_EPROTOCOL, NULL, r->error);
+        return;
+    }
+    if (cls != NNA_RC_OK) {
+        after_failure(op, r, cls, ra,
+                      r->body_len ? cJSON_ParseWithLength(r->body, r->body_len) : NULL);
+        return;
+    }
+    /* A 2xx body is checked strictly and keeps its text (jsondoc.h). */
+    const char *bad = NULL;
+    cJSON *json = nna_json_doc_parse(r->body, r->body_len, &bad);
+    if (!json)
+        nna_op_finish(op, NNA_EPROTOCOL, NULL, bad);
+    else
+        nna_op_finish(op, NNA_OK, json, NULL);
+}
+
 static void on_xfer_done(void *arg, const nna_http_response *r)
 {
     nna_op *op = arg;
@@ -390,6 +428,7 @@ static void on_xfer_done(void *arg, const nna_http_response *r)
     case NNA_XFER_UNSENT: cls = NNA_RC_UNSENT; break;
     case NNA_XFER_SENT:
     case NNA_XFER_TIMEOUT: cls = NNA_RC_NETWORK; break;
+    case NNA_XFER_PERMANENT: cls = NNA_RC_PERMANENT; break;
     default: cls = NNA_RC_FATAL; break;
     }
     double ra = -1;
@@ -399,26 +438,19 @@ static void on_xfer_done(void *arg, const nna_http_response *r)
     }
     if (r->result == NNA_XFER_HTTP) op->f->http_status = r->status;
     if (ra >= 0) op->f->retry_after = ra;
-    if (cls != NNA_RC_UNSENT) op->sent_before = 1;
+    if (cls != NNA_RC_UNSENT && cls != NNA_RC_PERMANENT) op->sent_before = 1;
     op->state = NNA_OPS_NEW; /* between states until decided below */
     /* The slot is free and the limits adapted now, but nothing else is sent or settled
      * (no other op's callbacks) until this op is handled. */
     nna_workspace *ws = c->ws;
     nna_ws_hold(ws);
-    nna_ws_attempt_done(ws, op, r->status, cls, ra);
-    if (r->result == NNA_XFER_TOO_LARGE || r->result == NNA_XFER_LOCAL) {
-        nna_op_finish(op, r->result == NNA_XFER_LOCAL ? NNA_EIO : NNA_EPROTOCOL, NULL, r->error);
+    if (cls == NNA_RC_PERMANENT) {
+        /* Says nothing about the server: adapt nothing, fail at once, never retry. */
+        nna_ws_attempt_abandoned(ws, op, 1);
+        fail_permanent(op, r);
     } else {
-        /* A 2xx body is checked strictly and keeps its text (jsondoc.h). */
-        const char *bad = NULL;
-        cJSON *json = cls == NNA_RC_OK ? nna_json_doc_parse(r->body, r->body_len, &bad)
-                    : r->body_len ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
-        if (cls == NNA_RC_OK) {
-            if (!json) nna_op_finish(op, NNA_EPROTOCOL, NULL, bad);
-            else nna_op_finish(op, NNA_OK, json, NULL);
-        } else {
-            after_failure(op, r, cls, ra, json);
-        }
+        nna_ws_attempt_done(ws, op, r->status, cls, ra);
+        settle_or_retry(op, r, cls, ra);
     }
     nna_reconcile_unblocked(blocked);
     nna_ws_release(ws);

@@ -27,6 +27,7 @@
 #include "timefmt.h"
 #include "url.h"
 #include "jsondoc.h"
+#include "api_internal.h"
 
 #define MAX_PAGES 500   /* 50,000 tasks of one agent in the window; beyond it: unknown */
 
@@ -326,7 +327,8 @@ static void on_page(nna_future *f, void *arg)
     nna_future_unref(f);
     free(r->cursor);
     r->cursor = cursor;
-    if (go_on && (looped || !cursor || r->pages >= MAX_PAGES)) {
+    if (go_on && (looped || !cursor || r->pages >= MAX_PAGES ||
+                  strlen(cursor) > NNA_CURSOR_MAX)) {
         /* could not see the whole window: do not guess */
         end_round(r, NNA_EOUTCOME_UNKNOWN);
         return;

@@ -21,7 +21,6 @@ void nna_retry_policy_init(nna_retry_policy *p)
     memset(p, 0, sizeof *p);
     p->max_attempts = 5;
     p->max_rate_retries = 20;
-    p->max_unsent_retries = 10;
     memcpy(p->schedule, sched, sizeof sched);
     p->schedule_len = sizeof sched / sizeof sched[0];
     p->max_retry_after = 60;
@@ -34,8 +33,11 @@ nna_retry_class nna_retry_classify(long http_status, int request_sent)
     if (http_status >= 200 && http_status < 300) return NNA_RC_OK;
     if (http_status == 429) return NNA_RC_RATE;
     if (http_status >= 400 && http_status < 500) return NNA_RC_FATAL;
-    /* 5xx, and final 1xx/3xx or nonsense codes: the server misbehaved, which is transient
-     * as far as we can tell. */
+    /* A redirect is not followed (the key must not travel to another host): it says the
+     * base URL is wrong, and asking again gets the same answer. */
+    if (http_status >= 300 && http_status < 400) return NNA_RC_FATAL;
+    /* 5xx, and final 1xx or nonsense codes: the server misbehaved, which is transient as
+     * far as we can tell. */
     return NNA_RC_SERVER;
 }
 
@@ -155,13 +157,22 @@ static nna_retry_decision retry_if_fits(double delay, double remaining, nna_stat
 static nna_retry_decision decide_rate(const nna_retry_policy *p, const nna_retry_state *st,
                                       double retry_after, double remaining, double u01)
 {
-    if (st->rate_retries >= p->max_rate_retries) return stop(NNA_ERATE_LIMITED);
+    /* A 429 is an attempt like any other: --max-attempts 2 means two requests. */
+    if (st->server_attempts >= p->max_attempts || st->rate_retries >= p->max_rate_retries)
+        return stop(NNA_ERATE_LIMITED);
     /* The server will not take the request before the deadline: say so now instead of
      * waiting (a shorter, capped wait would only earn another 429). */
     if (retry_after >= 0 && !(retry_after <= remaining)) return stop(NNA_ERATE_LIMITED);
-    double delay = nna_backoff_delay(p, st->rate_retries, u01);
-    /* Honour the server's wish, but never retry sooner than our own back-off would. */
-    if (retry_after >= 0 && retry_after > delay) delay = retry_after;
+    double delay;
+    if (retry_after >= 0) {
+        /* The server said when: that is the wait. Our own back-off only keeps a floor
+         * (its first, jittered step) so that "Retry-After: 0" is not a busy loop; stacking
+         * its later steps on top would wait 5 s after a "Retry-After: 1". */
+        delay = nna_backoff_delay(p, 0, u01);
+        if (retry_after > delay) delay = retry_after;
+    } else {
+        delay = nna_backoff_delay(p, st->rate_retries, u01);
+    }
     /* The cap protects against a server asking for an hour; a cap that is not a number
      * ≥ 0 is ignored (INFINITY means "no cap"). */
     if (p->max_retry_after >= 0 && delay > p->max_retry_after) delay = p->max_retry_after;
@@ -175,16 +186,6 @@ static nna_retry_decision decide_server(const nna_retry_policy *p, const nna_ret
     /* server_attempts counts this attempt, so the first retry uses index 0. */
     unsigned idx = st->server_attempts > 0 ? st->server_attempts - 1 : 0;
     return retry_if_fits(nna_backoff_delay(p, idx, u01), remaining, NNA_EDEADLINE);
-}
-
-static nna_retry_decision decide_unsent(const nna_retry_policy *p, const nna_retry_state *st,
-                                        double remaining, double u01)
-{
-    /* Nothing reached the server, so retrying is always safe and costs no attempt; only
-     * its own counter bounds it (a host that refuses connections stays refused). */
-    if (st->unsent_retries >= p->max_unsent_retries) return stop(NNA_ENETWORK);
-    return retry_if_fits(nna_backoff_delay(p, st->unsent_retries, u01), remaining,
-                         NNA_EDEADLINE);
 }
 
 nna_retry_decision nna_retry_decide(const nna_retry_policy *p, const nna_retry_state *st,
@@ -207,9 +208,13 @@ nna_retry_decision nna_retry_decide(const nna_retry_policy *p, const nna_retry_s
     case NNA_RC_SERVER:
         return decide_server(p, st, NNA_ESERVER, remaining, u01);
     case NNA_RC_NETWORK:
-        return decide_server(p, st, NNA_ENETWORK, remaining, u01);
     case NNA_RC_UNSENT:
-        return decide_unsent(p, st, remaining, u01);
+        /* A refused connection is retried like any other failure and costs an attempt as
+         * well: a host that refuses stays refused, and the caller's max_attempts is the
+         * number of tries it is willing to wait for. */
+        return decide_server(p, st, NNA_ENETWORK, remaining, u01);
+    case NNA_RC_PERMANENT:
+        return stop(NNA_EINVAL);
     case NNA_RC_FATAL:
         break;
     }

@@ -8,9 +8,11 @@
 #define NNA_RETRY_SCHEDULE_MAX 8
 
 typedef struct nna_retry_policy {
-    unsigned max_attempts;        /* attempts that reached the server (1 initial + retries); default 5 */
-    unsigned max_rate_retries;    /* extra retries allowed after 429s; default 20 (the deadline bounds them too) */
-    unsigned max_unsent_retries;  /* retries of attempts that never left the client; default 10 */
+    unsigned max_attempts;        /* attempts per operation (1 initial + retries), whatever
+                                     ended them: 5xx, 429, a dropped or a refused connection;
+                                     default 5 */
+    unsigned max_rate_retries;    /* of those retries, at most this many may follow a 429;
+                                     default 20 (so max_attempts decides) */
     double   schedule[NNA_RETRY_SCHEDULE_MAX]; /* base delays (s); default 1, 2, 5, 10, 30 */
     size_t   schedule_len;        /* default 5; retries beyond it use the last entry */
     double   max_retry_after;     /* cap on an honoured Retry-After (s); default 60 */
@@ -21,11 +23,14 @@ void nna_retry_policy_init(nna_retry_policy *p);
 /* How one attempt ended. */
 typedef enum nna_retry_class {
     NNA_RC_OK,       /* 2xx */
-    NNA_RC_FATAL,    /* 4xx other than 429 (and any other non-retryable answer) */
+    NNA_RC_FATAL,    /* 4xx other than 429, 3xx (an unexpected redirect: a wrong base URL
+                        does not fix itself), and any other non-retryable answer */
     NNA_RC_RATE,     /* 429 */
-    NNA_RC_SERVER,   /* 5xx, and 1xx/3xx final answers (unexpected: treated as server trouble) */
+    NNA_RC_SERVER,   /* 5xx, and 1xx or nonsense final codes (treated as server trouble) */
     NNA_RC_UNSENT,   /* transport failure before any byte of the request left (refused, DNS) */
     NNA_RC_NETWORK,  /* transport failure after sending began: timeout, reset, partial reply */
+    NNA_RC_PERMANENT,/* a local failure that repeats on every attempt (malformed URL, an
+                        unsupported scheme, a bad TLS setup): never retried, nothing sent */
 } nna_retry_class;
 
 /* http_status: the final response code, or 0 when no complete response arrived;
@@ -49,9 +54,11 @@ int nna_retry_after_parse(const char *value, double date_header_epoch, double no
 
 /* The pipeline's question after a failed attempt: retry, and after how long? */
 typedef struct nna_retry_state {
-    unsigned server_attempts;  /* attempts that reached the server so far (incl. this one) */
+    unsigned server_attempts;  /* attempts made so far, this one included (refused
+                                  connections too: every one counts toward max_attempts) */
     unsigned rate_retries;     /* 429 retries already used */
-    unsigned unsent_retries;   /* retries of unsent attempts already used */
+    unsigned unsent_retries;   /* of the retries, those after an unsent attempt (counted for
+                                  reporting only) */
 } nna_retry_state;
 
 typedef struct nna_retry_decision {
@@ -63,16 +70,21 @@ typedef struct nna_retry_decision {
 /* cls: how the attempt ended; retry_after: parsed Retry-After seconds, or a negative number
  * when absent/unusable; remaining: seconds left before the operation's deadline (INFINITY
  * when none); u01: a uniform random number in [0, 1).
- * Rules: FATAL never retries (status from the HTTP code is the caller's business: this
- * returns NNA_EHTTP_4XX for it); RATE retries after max(retry_after, jittered base) capped
- * at max_retry_after, while rate_retries < max_rate_retries, else NNA_ERATE_LIMITED; a
- * Retry-After longer than `remaining` ends it at once with NNA_ERATE_LIMITED (even when
- * the cap would fit);
- * SERVER/NETWORK retry with full-jitter back-off while server_attempts < max_attempts, else
- * NNA_ESERVER / NNA_ENETWORK; UNSENT retries with back-off while unsent_retries <
- * max_unsent_retries without spending an attempt. When the chosen delay does not fit in
- * `remaining`, no retry: RATE ends NNA_ERATE_LIMITED, others NNA_EDEADLINE. The caller
- * increments the counters when it acts on a retry. */
+ * Rules: every attempt counts toward max_attempts, whatever ended it.
+ * FATAL never retries (status from the HTTP code is the caller's business: this returns
+ * NNA_EHTTP_4XX for it); PERMANENT never retries (NNA_EINVAL here; the transport names
+ * the real status).
+ * RATE retries while server_attempts < max_attempts and rate_retries < max_rate_retries,
+ * else NNA_ERATE_LIMITED. The wait is the server's Retry-After (capped at max_retry_after)
+ * when it gave one, never less than the jittered first step of the back-off (so a
+ * "Retry-After: 0" is no busy loop); the back-off does not escalate on top of the server's
+ * own pause. Without a Retry-After: the jittered back-off for rate retry number
+ * rate_retries. A Retry-After longer than `remaining` ends it at once with
+ * NNA_ERATE_LIMITED (even when the cap would fit).
+ * SERVER/NETWORK/UNSENT retry with full-jitter back-off while server_attempts <
+ * max_attempts, else NNA_ESERVER / NNA_ENETWORK / NNA_ENETWORK. When the chosen delay does
+ * not fit in `remaining`, no retry: RATE ends NNA_ERATE_LIMITED, others NNA_EDEADLINE. The
+ * caller increments the counters when it acts on a retry. */
 nna_retry_decision nna_retry_decide(const nna_retry_policy *p, const nna_retry_state *st,
                                     nna_retry_class cls, double retry_after,
                                     double remaining, double u01);

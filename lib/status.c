@@ -43,6 +43,7 @@ nna_status nna_status_from_http(long code)
     case 429: return NNA_ERATE_LIMITED;
     default: break;
     }
+    if (code >= 300 && code < 400) return NNA_EREDIRECT;
     if (code >= 400 && code < 500) return NNA_EHTTP_4XX;
     return NNA_ESERVER;
 }

@@ -24,6 +24,7 @@
 
 #define MAX_BODY   (64u * 1024 * 1024)
 #define HDR_MAX    128
+#define LOC_MAX    512        /* enough of a Location to say where a redirect points */
 
 typedef struct sock_rec {
     curl_socket_t    fd;
@@ -50,6 +51,7 @@ struct nna_xfer {
     int            too_large;
     char           retry_after[HDR_MAX];
     char           date[HDR_MAX];
+    char           location[LOC_MAX];
     double         started;
     int            active;
     nna_xfer      *next_free;
@@ -118,6 +120,23 @@ static int on_curl_timer(CURLM *m, long timeout_ms, void *userp)
 
 /* ---- completion ------------------------------------------------------------------- */
 
+/* Failures that no retry can fix: the status to fail with at once, or NNA_OK. */
+static nna_status permanent_status(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:           /* also "no URL set": CURLOPT_URL refused it */
+        return NNA_EURL;
+    case CURLE_NOT_BUILT_IN:
+    case CURLE_BAD_FUNCTION_ARGUMENT:
+    case CURLE_UNKNOWN_OPTION:
+    case CURLE_FUNCTION_NOT_FOUND:
+        return NNA_EINVAL;
+    default:
+        return NNA_OK;
+    }
+}
+
 static nna_xfer_result classify(nna_xfer *x, CURLcode rc)
 {
     if (rc == CURLE_OK) return NNA_XFER_HTTP;
@@ -125,6 +144,11 @@ static nna_xfer_result classify(nna_xfer *x, CURLcode rc)
     /* libcurl was about to re-send a non-rewindable request (the reused connection died):
      * the first copy may have reached the server. */
     if (rc == CURLE_ABORTED_BY_CALLBACK && x->prereqs > 1) return NNA_XFER_SENT;
+    if (permanent_status(rc) != NNA_OK) return NNA_XFER_PERMANENT;
+    /* Once libcurl began sending (on_prereq ran), a failure is no longer "local": the
+     * server may have the request (e.g. out of memory on a header line over 100 KB of a
+     * reply), so its outcome is in doubt. */
+    if (rc == CURLE_OUT_OF_MEMORY && x->prereqs > 0) return NNA_XFER_SENT;
     switch (rc) {
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
@@ -197,8 +221,12 @@ static void finish(nna_transport *t, nna_xfer *x, CURLcode rc)
     r.body_len = x->resp_len;
     r.retry_after = x->retry_after[0] ? x->retry_after : NULL;
     r.date = x->date[0] ? x->date : NULL;
+    r.location = x->location[0] ? x->location : NULL;
+    r.fail_status = r.result == NNA_XFER_PERMANENT ? permanent_status(rc) : NNA_OK;
     r.error = rc == CURLE_OK ? NULL : (x->too_large ? "response body too large"
                                                     : curl_easy_strerror(rc));
+    if (rc == CURLE_OUT_OF_MEMORY && r.result == NNA_XFER_SENT)
+        r.error = "the reply could not be read (a header line over libcurl's limit)";
     r.elapsed = nna_loop_now(t->loop) - x->started;
     x->done(x->arg, &r);
     to_pool(t, x);
@@ -264,8 +292,9 @@ static size_t on_write(char *data, size_t size, size_t n, void *userp)
     return len;
 }
 
-/* Copies the value of header `name` if `line` is that header. */
-static int header_value(const char *line, size_t len, const char *name, char *out)
+/* Copies the value of header `name` if `line` is that header (cut to cap - 1 bytes). */
+static int header_value(const char *line, size_t len, const char *name, char *out,
+                        size_t cap)
 {
     size_t nl = strlen(name);
     if (len <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':') return 0;
@@ -273,7 +302,7 @@ static int header_value(const char *line, size_t len, const char *name, char *ou
     while (v < end && (*v == ' ' || *v == '\t')) v++;
     while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t')) end--;
     size_t vl = (size_t)(end - v);
-    if (vl >= HDR_MAX) vl = HDR_MAX - 1;
+    if (vl >= cap) vl = cap - 1;
     memcpy(out, v, vl);
     out[vl] = '\0';
     return 1;
@@ -284,13 +313,14 @@ static size_t on_header(char *line, size_t size, size_t n, void *userp)
     nna_xfer *x = userp;
     size_t len = size * n;
     if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) { /* a new response (after 1xx) */
-        x->retry_after[0] = x->date[0] = '\0';
+        x->retry_after[0] = x->date[0] = x->location[0] = '\0';
         x->resp_len = 0;
         return len;
     }
-    switch (line[0]) { /* only two headers matter */
-    case 'R': case 'r': header_value(line, len, "Retry-After", x->retry_after); break;
-    case 'D': case 'd': header_value(line, len, "Date", x->date); break;
+    switch (line[0]) { /* only three headers matter */
+    case 'R': case 'r': header_value(line, len, "Retry-After", x->retry_after, HDR_MAX); break;
+    case 'D': case 'd': header_value(line, len, "Date", x->date, HDR_MAX); break;
+    case 'L': case 'l': header_value(line, len, "Location", x->location, LOC_MAX); break;
     default: break;
     }
     return len;
@@ -456,7 +486,7 @@ static int set_request(nna_transport *t, nna_xfer *x, const nna_http_request *re
     x->too_large = 0;
     x->prereqs = 0;
     x->no_rewind = (unsigned char)(req->no_rewind != 0);
-    x->retry_after[0] = x->date[0] = '\0';
+    x->retry_after[0] = x->date[0] = x->location[0] = '\0';
     curl_easy_setopt(e, CURLOPT_URL, req->url);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(req->timeout > 0 ? req->timeout * 1000.0 : 0));
     curl_easy_setopt(e, CURLOPT_PIPEWAIT, strncmp(req->url, "https:", 6) == 0 ? 1L : 0L);

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include "loop_core.h"
+#include "nna/status.h"
 
 typedef struct nna_transport nna_transport;
 typedef struct nna_xfer nna_xfer;
@@ -42,7 +43,10 @@ typedef enum nna_xfer_result {
     NNA_XFER_SENT,       /* failed after sending began: reset, closed, partial reply */
     NNA_XFER_TIMEOUT,    /* the attempt timed out after connecting */
     NNA_XFER_TOO_LARGE,  /* the response body exceeded the limit */
-    NNA_XFER_LOCAL       /* a local problem (file unreadable, out of memory) */
+    NNA_XFER_LOCAL,      /* a local problem before the request left (file unreadable,
+                            out of memory); after it left, the same is NNA_XFER_SENT */
+    NNA_XFER_PERMANENT   /* nothing sent, and every retry would fail the same way (a
+                            malformed URL, an unsupported scheme): see fail_status */
 } nna_xfer_result;
 
 typedef struct nna_http_response {
@@ -52,6 +56,8 @@ typedef struct nna_http_response {
     size_t      body_len;
     const char *retry_after;   /* Retry-After header value or NULL */
     const char *date;          /* Date header value or NULL */
+    const char *location;      /* Location header value (a 3xx) or NULL; may be cut short */
+    nna_status  fail_status;   /* NNA_XFER_PERMANENT: the status to fail with */
     const char *error;         /* transport error text or NULL; never holds the key */
     double      elapsed;       /* seconds */
 } nna_http_response;

@@ -609,6 +609,8 @@ void nna_ws_attempt_done(nna_workspace *ws, nna_op *op, long http_status,
             ws->failures = 0;
             if (ws->health_closed) health_open(ws);
             break;
+        case NNA_RC_PERMANENT: /* nothing reached the server (the pipeline abandons it) */
+            break;
         }
     }
     pump(ws);

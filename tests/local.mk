@@ -26,3 +26,10 @@ TESTS += tests/readme.sh
 # The shared libraries export only the public API.
 dist_check_SCRIPTS += tests/exports.sh
 TESTS += tests/exports.sh
+# Failure classification (issues 11, 13, 17): attempts, redirects, permanent failures,
+# replies unreadable after the send, error texts.
+check_PROGRAMS += tests/test_failclass
+TESTS += tests/test_failclass
+tests_test_failclass_SOURCES = tests/test_failclass.c tests/testutil.c tests/testutil.h
+tests_test_failclass_CFLAGS = $(TEST_LIB_CFLAGS)
+tests_test_failclass_LDADD = $(TEST_LIB_LDADD)

@@ -52,8 +52,15 @@ typedef struct nna_client_options {
     double   run_deadline;        /* the same for run creation, which may queue long behind
                                      a large fan-out; default 1800; 0 = none; < 0 = use
                                      `deadline`. (Waits have their own: nna_wait_options.) */
-    unsigned max_attempts;        /* requests that reach the server per operation; default 5 */
-    unsigned max_rate_retries;    /* retries after 429s; default 20 (the deadline bounds them) */
+    unsigned max_attempts;        /* requests per operation, the first included; default 5.
+                                     Every request counts, whatever ended it: 5xx, 429 (after
+                                     waiting its Retry-After), a reset and a refused
+                                     connection. Spent on 429s → NNA_ERATE_LIMITED with the
+                                     last Retry-After; on 5xx → NNA_ESERVER; on transport
+                                     failures → NNA_ENETWORK. */
+    unsigned max_rate_retries;    /* a sub-limit: at most this many of those retries may
+                                     follow a 429; default 20 (so max_attempts decides); set
+                                     it lower to give up on rate limiting sooner */
     double   max_retry_after;     /* longest Retry-After honoured (s); default 60 */
     double   backoff[8];          /* base delays of the back-off (s); default 1 2 5 10 30 */
     unsigned backoff_len;         /* default 5 */

@@ -38,7 +38,9 @@ extern "C" {
     X(NNA_EINPUT_NEEDED,         -21, 0, "task is waiting for input")                        \
     X(NNA_ETASK_FAILED,          -22, 0, "task ended in status failed")                      \
     X(NNA_ETASK_STOPPED,         -23, 0, "task ended in status stopped")                     \
-    X(NNA_EREVIEW,               -24, 0, "task is awaiting human review")
+    X(NNA_EREVIEW,               -24, 0, "task is awaiting human review")                  \
+    X(NNA_EREDIRECT,             -25, 0, "unexpected redirect (HTTP 3xx): check the base URL") \
+    X(NNA_EURL,                  -26, 0, "invalid request URL (nothing was sent)")
 
 typedef enum nna_status {
 #define NNA_STATUS_ENUM_(name, value, retryable, text) name = (value),
@@ -55,8 +57,9 @@ const char *nna_status_name(nna_status status);
 /* 1 when a later attempt of the same operation could succeed (429, 5xx, network). */
 int nna_status_retryable(nna_status status);
 
-/* The status a final HTTP response maps to: 2xx → NNA_OK, 400/401/403/404/409 → their own,
- * other 4xx → NNA_EHTTP_4XX, 429 → NNA_ERATE_LIMITED, 5xx and anything else → NNA_ESERVER. */
+/* The status a final HTTP response maps to: 2xx → NNA_OK, 3xx → NNA_EREDIRECT (redirects
+ * are never followed), 400/401/403/404/409 → their own, other 4xx → NNA_EHTTP_4XX,
+ * 429 → NNA_ERATE_LIMITED, 5xx and anything else → NNA_ESERVER. */
 nna_status nna_status_from_http(long http_status);
 
 #ifdef __cplusplus

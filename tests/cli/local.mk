@@ -14,3 +14,9 @@ tests_cli_test_cli_LDADD = $(CLI_TEST_LDADD)
 tests_cli_test_cli_batch_SOURCES = tests/cli/test_cli_batch.c tests/cli/clitest.c tests/cli/clitest.h
 tests_cli_test_cli_batch_CFLAGS = $(CLI_TEST_CFLAGS)
 tests_cli_test_cli_batch_LDADD = $(CLI_TEST_LDADD)
+# Exit codes and attempt counts of the failure classes (issues 11, 13, 17).
+check_PROGRAMS += tests/cli/test_cli_failclass
+TESTS += tests/cli/test_cli_failclass
+tests_cli_test_cli_failclass_SOURCES = tests/cli/test_cli_failclass.c tests/cli/clitest.c tests/cli/clitest.h
+tests_cli_test_cli_failclass_CFLAGS = $(CLI_TEST_CFLAGS)
+tests_cli_test_cli_failclass_LDADD = $(CLI_TEST_LDADD)

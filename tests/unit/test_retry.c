@@ -31,7 +31,6 @@ START_TEST(policy_defaults)
     nna_retry_policy_init(&p);
     ck_assert_uint_eq(p.max_attempts, 5);
     ck_assert_uint_eq(p.max_rate_retries, 20);
-    ck_assert_uint_eq(p.max_unsent_retries, 10);
     ck_assert_uint_eq(p.schedule_len, 5);
     for (int i = 0; i < 5; i++) ck_assert_double_eq(p.schedule[i], SCHEDULE[i]);
     ck_assert_double_eq(p.max_retry_after, 60);
@@ -56,7 +55,7 @@ START_TEST(classify_table)
     ck_assert_int_eq(nna_retry_classify(503, 0), NNA_RC_SERVER);
     ck_assert_int_eq(nna_retry_classify(599, 1), NNA_RC_SERVER);
     ck_assert_int_eq(nna_retry_classify(100, 1), NNA_RC_SERVER);
-    ck_assert_int_eq(nna_retry_classify(302, 1), NNA_RC_SERVER);
+    ck_assert_int_eq(nna_retry_classify(302, 1), NNA_RC_FATAL); /* redirects: issue 17 */
     ck_assert_int_eq(nna_retry_classify(0, 0), NNA_RC_UNSENT);
     ck_assert_int_eq(nna_retry_classify(0, 1), NNA_RC_NETWORK);
     ck_assert_int_eq(nna_retry_classify(-1, 0), NNA_RC_UNSENT);
@@ -320,7 +319,7 @@ START_TEST(decide_deadline_cuts)
     ck_decision(decide(NNA_RC_SERVER, 2, 0, 0, -1, 1.0, 0.5), 1, NNA_OK);
     ck_decision(decide(NNA_RC_SERVER, 2, 0, 0, -1, 0.999, 0.5), 0, NNA_EDEADLINE);
     ck_decision(decide(NNA_RC_NETWORK, 2, 0, 0, -1, 0.5, 0.5), 0, NNA_EDEADLINE);
-    ck_decision(decide(NNA_RC_UNSENT, 1, 0, 1, -1, 0.5, 0.5), 0, NNA_EDEADLINE);
+    ck_decision(decide(NNA_RC_UNSENT, 2, 0, 1, -1, 0.5, 0.5), 0, NNA_EDEADLINE);
     ck_decision(decide(NNA_RC_SERVER, 2, 0, 0, -1, 0, 0.5), 0, NNA_EDEADLINE);
     ck_decision(decide(NNA_RC_SERVER, 2, 0, 0, -1, -5, 0.5), 0, NNA_EDEADLINE);
     ck_decision(decide(NNA_RC_SERVER, 2, 0, 0, -1, NAN, 0.5), 0, NNA_EDEADLINE);
@@ -341,9 +340,9 @@ START_TEST(decide_rate_limited)
     d = decide(NNA_RC_RATE, 1, 0, 0, 10, INFINITY, 0.5);
     ck_decision(d, 1, NNA_OK);
     ck_assert_double_eq(d.delay, 10);
-    /* jittered base longer than Retry-After wins (index = rate_retries: 3 -> base 10) */
+    /* the back-off does not escalate on top of a Retry-After (issue 11): still 2 s */
     d = decide(NNA_RC_RATE, 1, 3, 0, 2, INFINITY, 0.5);
-    ck_assert_double_eq(d.delay, 5);
+    ck_assert_double_eq(d.delay, 2);
     /* close calls: the larger of the two, exactly */
     d = decide(NNA_RC_RATE, 1, 0, 0, 0.75, INFINITY, 0.5);
     ck_assert_double_eq(d.delay, 0.75);
@@ -366,11 +365,11 @@ START_TEST(decide_rate_limited)
     d = decide(NNA_RC_RATE, 1, 0, 0, INFINITY, INFINITY, 0.5);
     ck_decision(d, 1, NNA_OK);
     ck_assert_double_eq(d.delay, 60);
-    /* 429s do not spend server attempts */
+    /* 429s spend attempts like any other answer (issue 11) */
+    d = decide(NNA_RC_RATE, 4, 3, 0, 1, INFINITY, 0.5);
+    ck_decision(d, 1, NNA_OK);
     d = decide(NNA_RC_RATE, 5, 0, 0, 1, INFINITY, 0.5);
-    ck_decision(d, 1, NNA_OK);
-    d = decide(NNA_RC_RATE, 500, 7, 0, 1, INFINITY, 0.5);
-    ck_decision(d, 1, NNA_OK);
+    ck_decision(d, 0, NNA_ERATE_LIMITED);
     /* the rate retry budget: 20 */
     ck_decision(decide(NNA_RC_RATE, 1, 19, 0, 1, INFINITY, 0.5), 1, NNA_OK);
     ck_decision(decide(NNA_RC_RATE, 1, 20, 0, 1, INFINITY, 0.5), 0, NNA_ERATE_LIMITED);
@@ -407,37 +406,6 @@ START_TEST(decide_rate_cap_variants)
     p.max_rate_retries = 0;
     ck_decision(nna_retry_decide(&p, &st, NNA_RC_RATE, 1, INFINITY, 0.5), 0,
                 NNA_ERATE_LIMITED);
-}
-END_TEST
-
-START_TEST(decide_unsent_does_not_spend_attempts)
-{
-    nna_retry_decision d;
-    for (unsigned u = 0; u < 10; u++) {
-        /* even with every server attempt used up */
-        d = decide(NNA_RC_UNSENT, 5, 0, u, -1, INFINITY, 0.5);
-        ck_decision(d, 1, NNA_OK);
-        ck_assert_double_eq(d.delay, (u < 5 ? SCHEDULE[u] : 30) / 2);
-        d = decide(NNA_RC_UNSENT, 0, 0, u, -1, INFINITY, 0.5);
-        ck_decision(d, 1, NNA_OK);
-    }
-    ck_decision(decide(NNA_RC_UNSENT, 0, 0, 10, -1, INFINITY, 0.5), 0, NNA_ENETWORK);
-    ck_decision(decide(NNA_RC_UNSENT, 0, 0, 11, -1, INFINITY, 0.5), 0, NNA_ENETWORK);
-
-    /* pipeline loop: refused connections interleaved with 503s; attempts stay exact */
-    nna_retry_policy p;
-    nna_retry_policy_init(&p);
-    nna_retry_state st = {0, 0, 0};
-    int sent = 0, unsent = 0;
-    for (int step = 0; step < 100; step++) {
-        nna_retry_class cls = (step % 3 == 0) ? NNA_RC_UNSENT : NNA_RC_SERVER;
-        if (cls == NNA_RC_SERVER) st.server_attempts++, sent++;
-        d = nna_retry_decide(&p, &st, cls, -1, INFINITY, 0.3);
-        if (!d.retry) break;
-        if (cls == NNA_RC_UNSENT) st.unsent_retries++, unsent++;
-    }
-    ck_assert_int_eq(sent, 5);
-    ck_assert_int_le(unsent, 10);
 }
 END_TEST
 
@@ -553,7 +521,6 @@ static Suite *retry_suite(void)
     tcase_add_test(tc, decide_deadline_cuts);
     tcase_add_test(tc, decide_rate_limited);
     tcase_add_test(tc, decide_rate_cap_variants);
-    tcase_add_test(tc, decide_unsent_does_not_spend_attempts);
     tcase_add_test(tc, decide_null_arguments);
     tcase_add_test(tc, decide_property_sweep);
     suite_add_tcase(s, tc);

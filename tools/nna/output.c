@@ -52,7 +52,8 @@ int exit_code_for(nna_status st, long http)
 {
     switch (st) {
     case NNA_OK: return EXIT_OK;
-    case NNA_EINVAL: return EXIT_USAGE;
+    case NNA_EINVAL:
+    case NNA_EURL: return EXIT_USAGE;       /* nothing was sent */
     case NNA_EUNAUTHORIZED:
     case NNA_EFORBIDDEN: return EXIT_AUTH;
     case NNA_ENOT_FOUND: return EXIT_NOT_FOUND;
@@ -62,6 +63,7 @@ int exit_code_for(nna_status st, long http)
     case NNA_ERATE_LIMITED: return EXIT_RATE;
     case NNA_ESERVER:
     case NNA_EPROTOCOL:
+    case NNA_EREDIRECT:
     case NNA_ECURSOR_LOOP: return EXIT_SERVER;
     case NNA_ETASK_FAILED:
     case NNA_ETASK_STOPPED:
