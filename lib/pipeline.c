@@ -128,6 +128,7 @@ nna_future *nna_op_submit(nna_client *c, const nna_op_spec *spec)
     op->kind = (unsigned char)spec->kind;
     op->klass = (unsigned char)spec->klass;
     op->parse = spec->parse;
+    op->max_body = spec->max_body ? spec->max_body : nna_limits_body_cap(&c->limits, spec->parse);
     if (spec->group) {
         size_t lg = strlen(spec->group);
         if (lg >= sizeof op->group) lg = sizeof op->group - 1;
@@ -243,7 +244,7 @@ void nna_op_send(nna_op *op)
     nna_http_request req = {
         .method = op->method, .url = op->url, .body = op->body, .body_len = op->body_len,
         .parts = op->parts, .nparts = op->nparts, .no_rewind = op->kind != NNA_OP_IDEMPOTENT,
-        .timeout = isfinite(timeout) ? timeout : 0,
+        .timeout = isfinite(timeout) ? timeout : 0, .max_body = op->max_body,
     };
     op->sent_wall = wall_now();
     if (op->attempts == 0) {
@@ -388,6 +389,7 @@ static void on_xfer_done(void *arg, const nna_http_response *r)
     case NNA_XFER_HTTP: cls = nna_retry_classify(r->status, 1); break;
     case NNA_XFER_UNSENT: cls = NNA_RC_UNSENT; break;
     case NNA_XFER_SENT:
+    case NNA_XFER_BUDGET: /* cut mid-reply: for a request that must not repeat, in doubt */
     case NNA_XFER_TIMEOUT: cls = NNA_RC_NETWORK; break;
     default: cls = NNA_RC_FATAL; break;
     }
@@ -405,12 +407,18 @@ static void on_xfer_done(void *arg, const nna_http_response *r)
     nna_workspace *ws = c->ws;
     nna_ws_hold(ws);
     nna_ws_attempt_done(ws, op, r->status, cls, ra);
-    if (r->result == NNA_XFER_TOO_LARGE || r->result == NNA_XFER_LOCAL) {
-        nna_op_finish(op, r->result == NNA_XFER_LOCAL ? NNA_EIO : NNA_EPROTOCOL, NULL, r->error);
+    if (r->result == NNA_XFER_TOO_LARGE || r->result == NNA_XFER_LOCAL ||
+        (r->result == NNA_XFER_BUDGET && op->kind == NNA_OP_IDEMPOTENT)) {
+        nna_op_finish(op, r->result == NNA_XFER_LOCAL ? NNA_EIO : r->result == NNA_XFER_BUDGET
+                      ? NNA_EBUDGET : NNA_ELIMIT, NULL, r->error);
     } else {
-        cJSON *json = r->body_len ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
+        /* Too deep for the library's limit: never handed to cJSON's recursive parser. */
+        int deep = !nna_json_depth_ok(r->body, r->body_len, c->limits.max_json_depth);
+        cJSON *json = r->body_len && !deep ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;
         if (cls == NNA_RC_OK) {
-            if (!json) nna_op_finish(op, NNA_EPROTOCOL, NULL, "2xx response without a JSON body");
+            if (deep) nna_op_finish(op, NNA_ELIMIT, NULL, "response JSON nested deeper than "
+                                    "max_json_depth");
+            else if (!json) nna_op_finish(op, NNA_EPROTOCOL, NULL, "2xx response without a JSON body");
             else nna_op_finish(op, NNA_OK, json, NULL);
         } else {
             after_failure(op, r, cls, ra, json);

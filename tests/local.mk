@@ -25,3 +25,10 @@ TESTS += tests/readme.sh
 # The shared libraries export only the public API.
 dist_check_SCRIPTS += tests/exports.sh
 TESTS += tests/exports.sh
+
+# Limits on what the server controls (sizes, nesting, pages, speed, memory budget).
+check_PROGRAMS += tests/test_limits
+TESTS += tests/test_limits
+tests_test_limits_SOURCES = tests/test_limits.c tests/testutil.c tests/testutil.h
+tests_test_limits_CFLAGS = $(TEST_LIB_CFLAGS)
+tests_test_limits_LDADD = $(TEST_LIB_LDADD)

@@ -38,7 +38,9 @@ extern "C" {
     X(NNA_EINPUT_NEEDED,         -21, 0, "task is waiting for input")                        \
     X(NNA_ETASK_FAILED,          -22, 0, "task ended in status failed")                      \
     X(NNA_ETASK_STOPPED,         -23, 0, "task ended in status stopped")                     \
-    X(NNA_EREVIEW,               -24, 0, "task is awaiting human review")
+    X(NNA_EREVIEW,               -24, 0, "task is awaiting human review")                    \
+    X(NNA_ELIMIT,                -25, 0, "reply over a client limit (size, headers, nesting or pages)") \
+    X(NNA_EBUDGET,               -26, 1, "response memory budget exhausted by concurrent transfers")
 
 typedef enum nna_status {
 #define NNA_STATUS_ENUM_(name, value, retryable, text) name = (value),
