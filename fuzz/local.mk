@@ -52,3 +52,11 @@ EXTRA_DIST += \
 	fuzz/fuzz_messages_json.dict \
 	fuzz/corpus/fuzz_messages_json/conversation \
 	fuzz/corpus/fuzz_messages_json/only_user
+# The JSON nesting pre-scan of reply bodies (lib/json_depth.c).
+EXTRA_DIST += \
+	fuzz/fuzz_json_depth.c \
+	fuzz/fuzz_json_depth.dict \
+	fuzz/corpus/fuzz_json_depth/deep \
+	fuzz/corpus/fuzz_json_depth/escape \
+	fuzz/corpus/fuzz_json_depth/page \
+	fuzz/corpus/fuzz_json_depth/strings

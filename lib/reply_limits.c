@@ -1,5 +1,5 @@
 /* Limits on what the server controls: defaults, resolution, per-endpoint body caps and
- * the JSON nesting pre-scan (see reply_limits.h). */
+ * (see reply_limits.h). */
 #include "reply_limits.h"
 #include "client_internal.h"
 #include "api_internal.h"
@@ -51,29 +51,4 @@ size_t nna_limits_body_cap(const nna_limits *l, nna_limits_parse_fn parse)
     if (parse == nna_parse_task_page || parse == nna_parse_agent_page) return l->max_page;
     /* Summaries, results, messages, generic requests: user data of any size. */
     return l->max_response;
-}
-
-int nna_json_depth_ok(const char *s, size_t n, unsigned max_depth)
-{
-    unsigned depth = 0;
-    int in_str = 0;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        if (in_str) {
-            if (ch == '\\') i++; /* the escaped character cannot end the string */
-            else if (ch == '"') in_str = 0;
-            continue;
-        }
-        switch (ch) {
-        case '"': in_str = 1; break;
-        case '[': case '{':
-            if (++depth > max_depth) return 0;
-            break;
-        case ']': case '}':
-            if (depth) depth--;
-            break;
-        default: break;
-        }
-    }
-    return 1;
 }

@@ -10,6 +10,7 @@
 #include "nna/client.h"
 #include "transport.h"
 #include "future_internal.h"
+#include "json_depth.h"
 
 #define NNA_DEFAULT_MAX_RESPONSE   ((size_t)64 << 20)
 #define NNA_DEFAULT_MAX_OBJECT     ((size_t)1 << 20)
@@ -42,9 +43,4 @@ typedef nna_status (*nna_limits_parse_fn)(struct cJSON *json, void **result,
                                           nna_free_fn *free_result);
 size_t nna_limits_body_cap(const nna_limits *l, nna_limits_parse_fn parse);
 
-/* 1 when no array or object in the JSON text s[0..n) is nested deeper than max_depth
- * (the outermost value is depth 1), counting brackets outside strings. A cheap scan before
- * cJSON, whose recursive parser would otherwise go 1000 levels deep (CJSON_NESTING_LIMIT)
- * on a hostile body. Invalid JSON is not judged here: the parser rejects it. */
-int nna_json_depth_ok(const char *s, size_t n, unsigned max_depth);
 #endif
