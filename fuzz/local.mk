@@ -68,3 +68,11 @@ EXTRA_DIST += \
 	fuzz/corpus/fuzz_errtext/html \
 	fuzz/corpus/fuzz_errtext/long_key \
 	fuzz/corpus/fuzz_errtext/nested
+# The JSON nesting pre-scan of reply bodies (lib/json_depth.c).
+EXTRA_DIST += \
+	fuzz/fuzz_json_depth.c \
+	fuzz/fuzz_json_depth.dict \
+	fuzz/corpus/fuzz_json_depth/deep \
+	fuzz/corpus/fuzz_json_depth/escape \
+	fuzz/corpus/fuzz_json_depth/page \
+	fuzz/corpus/fuzz_json_depth/strings

@@ -8,6 +8,7 @@
 #include "op.h"
 #include "reconcile.h"
 #include "jsonspan.h"
+#include "reply_limits.h"
 
 void nna_client_options_init(nna_client_options *o)
 {
@@ -29,6 +30,7 @@ void nna_client_options_init(nna_client_options *o)
     o->reconcile_settle = 0.5;
     o->verify_tls = 1;
     o->max_inflight = 64;
+    nna_limits_defaults(o);
 }
 
 /* ---- deferred callbacks ----------------------------------------------------------- */
@@ -134,6 +136,7 @@ nna_status nna_client_new_custom(const nna_loop_ops *ops, void *backend,
     c->reconcile_settle = o->reconcile_settle;
     c->trace = o->trace;
     c->trace_ud = o->trace_user_data;
+    nna_limits_copy(c, o);
     copy_policy(c, o);
     nna_rng_seed(&c->rng, o->seed ? o->seed : nna_rng_os_seed());
     nna_timer_init(&c->dq_timer, run_deferred, c);
@@ -146,6 +149,7 @@ nna_status nna_client_new_custom(const nna_loop_ops *ops, void *backend,
         .verify_tls = o->verify_tls,
         .max_connections = (long)(o->max_inflight > 0 ? o->max_inflight : 64) + 16,
     };
+    nna_limits_transport(o, &to);
     c->tp = c->api_base && c->key ? nna_transport_new(&c->loop, &to) : NULL;
     if (o->workspace) {
         c->ws = nna_workspace_ref(o->workspace);

@@ -8,6 +8,7 @@
 #include "retry.h"
 #include "rng.h"
 #include "future_internal.h"
+#include "reply_limits.h"
 
 typedef struct nna_op nna_op;
 typedef struct nna_reconciler nna_reconciler;
@@ -40,6 +41,7 @@ struct nna_client {
     nna_retry_policy policy;
     int             reconcile_runs;
     double          reconcile_skew, reconcile_settle;
+    nna_limits      limits;          /* limits on what the server controls (reply_limits.h) */
     nna_trace_cb    trace;
     void           *trace_ud;
     nna_rng         rng;

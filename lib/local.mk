@@ -10,6 +10,7 @@ lib_libnnacore_la_SOURCES = \
 	lib/status.c \
 	lib/loop_core.c lib/loop_core.h \
 	lib/transport.c lib/transport.h \
+	lib/reply_limits.c lib/reply_limits.h lib/json_depth.c lib/json_depth.h \
 	lib/future.c lib/future_internal.h \
 	lib/client.c lib/client_internal.h \
 	lib/pipeline.c lib/op.h \

@@ -71,6 +71,7 @@ struct nna_op {
     long            last_http;          /* HTTP status of the last attempt, 0 = none */
     uint64_t        pace_id;            /* the limiter's id of the current attempt */
     nna_op         *fnext;              /* limiter: ops it is about to fail */
+    size_t          max_body;           /* reply body cap (bytes) */
 };
 
 typedef struct nna_op_spec {
@@ -86,6 +87,7 @@ typedef struct nna_op_spec {
     const char     *group;          /* agent id for fairness, or NULL */
     const char     *match_query;    /* run creation: the query, for reconciliation */
     double          deadline;       /* seconds; < 0 = the client's default */
+    size_t          max_body;       /* reply body cap; 0 = by the kind of result (parse) */
 } nna_op_spec;
 
 /* Submits an operation. Always returns a future (NULL only when out of memory); bad input

@@ -6,7 +6,9 @@
  * for delivery, which bounds memory when the owner is slower than the server. A failed page
  * is retried by its own operation's policy (same URL, so the same cursor), never from the
  * first page. Cursors already used are remembered as 64-bit hashes: a repeat or a cycle
- * stops the walk with NNA_ECURSOR_LOOP instead of looping forever or silently truncating. */
+ * stops the walk with NNA_ECURSOR_LOOP instead of looping forever or silently truncating;
+ * a server that keeps inventing new cursors is stopped by max_walk_pages (NNA_ELIMIT), and
+ * each page's body by max_page_bytes. */
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -39,6 +41,7 @@ struct nna_pager {
     int            delivering;      /* on_page is on the stack */
     int            cancelled;
     uint64_t      *seen;            /* open-addressing set of cursor hashes (0 = empty) */
+    unsigned       pages;           /* pages received */
     size_t         seen_cap, seen_len;
 };
 
@@ -149,7 +152,7 @@ static void request(nna_pager *p)
     char *q = page_query(p);
     nna_op_spec spec = {
         .method = "GET", .path = p->path, .query = q, .kind = NNA_OP_IDEMPOTENT,
-        .klass = p->klass, .deadline = -1,
+        .klass = p->klass, .deadline = -1, .max_body = p->c->limits.max_page,
     };
     nna_future *f = q ? nna_op_submit(p->c, &spec) : NULL;
     free(q);
@@ -186,6 +189,13 @@ static void accept_page(nna_pager *p, cJSON *json)
     p->queue[p->nq++] = json;
     if (!nna_page_continues(&page)) {
         end(p, NNA_OK, NULL);
+        return;
+    }
+    if (++p->pages >= p->c->limits.max_walk_pages) {
+        char why[96];
+        snprintf(why, sizeof why, "the walk reached max_walk_pages (%u) and the server still "
+                 "had more", p->c->limits.max_walk_pages);
+        end(p, NNA_ELIMIT, why);
         return;
     }
     int added = seen_add(p, page.next_cursor);

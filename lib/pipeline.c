@@ -129,6 +129,7 @@ nna_future *nna_op_submit(nna_client *c, const nna_op_spec *spec)
     op->kind = (unsigned char)spec->kind;
     op->klass = (unsigned char)spec->klass;
     op->parse = spec->parse;
+    op->max_body = spec->max_body ? spec->max_body : nna_limits_body_cap(&c->limits, spec->parse);
     if (spec->group) {
         size_t lg = strlen(spec->group);
         if (lg >= sizeof op->group) lg = sizeof op->group - 1;
@@ -244,7 +245,7 @@ void nna_op_send(nna_op *op)
     nna_http_request req = {
         .method = op->method, .url = op->url, .body = op->body, .body_len = op->body_len,
         .parts = op->parts, .nparts = op->nparts, .no_rewind = op->kind != NNA_OP_IDEMPOTENT,
-        .timeout = isfinite(timeout) ? timeout : 0,
+        .timeout = isfinite(timeout) ? timeout : 0, .max_body = op->max_body,
     };
     op->sent_wall = wall_now();
     if (op->attempts == 0) {
@@ -395,13 +396,21 @@ static void fail_permanent(nna_op *op, const nna_http_response *r)
 static void settle_or_retry(nna_op *op, const nna_http_response *r, nna_retry_class cls,
                             double ra)
 {
-    if (r->result == NNA_XFER_TOO_LARGE || r->result == NNA_XFER_LOCAL) {
-        nna_op_finish(op, r->result == NNA_XFER_LOCAL ? NNA_EIO : NNA_EPROTOCOL, NULL, r->error);
+    if (r->result == NNA_XFER_TOO_LARGE || r->result == NNA_XFER_LOCAL ||
+        (r->result == NNA_XFER_BUDGET && op->kind == NNA_OP_IDEMPOTENT)) {
+        nna_op_finish(op, r->result == NNA_XFER_LOCAL ? NNA_EIO : r->result == NNA_XFER_BUDGET
+                      ? NNA_EBUDGET : NNA_ELIMIT, NULL, r->error);
         return;
     }
+    /* Too deep for the library's limit: never handed to cJSON's recursive parser. */
+    int deep = !nna_json_depth_ok(r->body, r->body_len, op->c->limits.max_json_depth);
     if (cls != NNA_RC_OK) {
-        after_failure(op, r, cls, ra,
-                      r->body_len ? cJSON_ParseWithLength(r->body, r->body_len) : NULL);
+        after_failure(op, r, cls, ra, r->body_len && !deep
+                      ? cJSON_ParseWithLength(r->body, r->body_len) : NULL);
+        return;
+    }
+    if (deep) {
+        nna_op_finish(op, NNA_ELIMIT, NULL, "response JSON nested deeper than max_json_depth");
         return;
     }
     /* A 2xx body is checked strictly and keeps its text (jsondoc.h). */
@@ -427,6 +436,7 @@ static void on_xfer_done(void *arg, const nna_http_response *r)
     case NNA_XFER_HTTP: cls = nna_retry_classify(r->status, 1); break;
     case NNA_XFER_UNSENT: cls = NNA_RC_UNSENT; break;
     case NNA_XFER_SENT:
+    case NNA_XFER_BUDGET: /* cut mid-reply: for a request that must not repeat, in doubt */
     case NNA_XFER_TIMEOUT: cls = NNA_RC_NETWORK; break;
     case NNA_XFER_PERMANENT: cls = NNA_RC_PERMANENT; break;
     default: cls = NNA_RC_FATAL; break;

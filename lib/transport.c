@@ -22,9 +22,12 @@
 #include <curl/curl.h>
 #include "transport.h"
 
-#define MAX_BODY   (64u * 1024 * 1024)
+#define MAX_BODY   ((size_t)64 << 20)  /* body cap when neither request nor options name one */
 #define HDR_MAX    128
 #define LOC_MAX    512        /* enough of a Location to say where a redirect points */
+
+/* Which limit ended a transfer (the write or header callback refused more bytes). */
+enum { LIM_NONE, LIM_BODY, LIM_HEADER, LIM_BUDGET };
 
 typedef struct sock_rec {
     curl_socket_t    fd;
@@ -48,7 +51,12 @@ struct nna_xfer {
     unsigned char  prereqs;       /* times libcurl was about to send this request */
     char          *resp;          /* response buffer, kept across reuses */
     size_t         resp_len, resp_cap;
-    int            too_large;
+    size_t         max_body;      /* this request's body cap */
+    size_t         charged;       /* bytes of resp_cap charged to the transport's budget */
+    size_t         hdr_bytes;     /* header bytes of this transfer so far */
+    int            limit;         /* LIM_*: the limit that stopped it */
+    char           limit_text[128];
+    char           errbuf[CURL_ERROR_SIZE];
     char           retry_after[HDR_MAX];
     char           date[HDR_MAX];
     char           location[LOC_MAX];
@@ -72,6 +80,9 @@ struct nna_transport {
     nna_xfer          *active_list;
     size_t             nactive;
     long               maxconnects;   /* CURLMOPT_MAXCONNECTS now */
+    size_t             max_body, max_header; /* limits (reply_limits.h) */
+    size_t             budget, budget_used, budget_peak;
+    long               low_speed_limit, low_speed_time;
     int                draining;
 };
 
@@ -140,7 +151,14 @@ static nna_status permanent_status(CURLcode rc)
 static nna_xfer_result classify(nna_xfer *x, CURLcode rc)
 {
     if (rc == CURLE_OK) return NNA_XFER_HTTP;
-    if (x->too_large) return NNA_XFER_TOO_LARGE;
+    if (x->limit == LIM_BUDGET) return NNA_XFER_BUDGET;
+    if (x->limit) return NNA_XFER_TOO_LARGE;
+    if (rc == CURLE_FILESIZE_EXCEEDED) { /* refused by Content-Length before the body */
+        x->limit = LIM_BODY;
+        snprintf(x->limit_text, sizeof x->limit_text,
+                 "response body larger than this request's limit of %zu bytes", x->max_body);
+        return NNA_XFER_TOO_LARGE;
+    }
     /* libcurl was about to re-send a non-rewindable request (the reused connection died):
      * the first copy may have reached the server. */
     if (rc == CURLE_ABORTED_BY_CALLBACK && x->prereqs > 1) return NNA_XFER_SENT;
@@ -200,11 +218,13 @@ static void unlink_active(nna_transport *t, nna_xfer *x)
 static void to_pool(nna_transport *t, nna_xfer *x)
 {
     release_request(x);
-    if (x->resp_cap > 65536) { /* do not let one huge reply pin memory in the pool */
+    if (x->resp_cap > NNA_XFER_FREE_BYTES) { /* do not let one huge reply pin memory */
         free(x->resp);
         x->resp = NULL;
         x->resp_cap = 0;
     }
+    t->budget_used -= x->charged;
+    x->charged = 0;
     x->next_free = t->free_list;
     t->free_list = x;
 }
@@ -223,9 +243,10 @@ static void finish(nna_transport *t, nna_xfer *x, CURLcode rc)
     r.date = x->date[0] ? x->date : NULL;
     r.location = x->location[0] ? x->location : NULL;
     r.fail_status = r.result == NNA_XFER_PERMANENT ? permanent_status(rc) : NNA_OK;
-    r.error = rc == CURLE_OK ? NULL : (x->too_large ? "response body too large"
-                                                    : curl_easy_strerror(rc));
-    if (rc == CURLE_OUT_OF_MEMORY && r.result == NNA_XFER_SENT)
+    r.error = rc == CURLE_OK ? NULL : x->limit ? x->limit_text
+            : rc == CURLE_OPERATION_TIMEDOUT && x->errbuf[0] ? x->errbuf /* which timeout */
+            : curl_easy_strerror(rc);
+    if (rc == CURLE_OUT_OF_MEMORY && r.result == NNA_XFER_SENT && !x->limit)
         r.error = "the reply could not be read (a header line over libcurl's limit)";
     r.elapsed = nna_loop_now(t->loop) - x->started;
     x->done(x->arg, &r);
@@ -270,22 +291,47 @@ static void on_io_ready(void *arg, int fd, int events)
 
 /* ---- per-transfer callbacks ------------------------------------------------------- */
 
+/* Stops the transfer at a limit (the callback returns 0: curl ends it with an error). */
+static size_t refuse(nna_xfer *x, int which, const char *fmt, size_t value)
+{
+    x->limit = which;
+    snprintf(x->limit_text, sizeof x->limit_text, fmt, value);
+    return 0;
+}
+
+/* Grows the reply buffer to hold `need` bytes, within the body cap and the transport's
+ * budget: the bytes beyond the first NNA_XFER_FREE_BYTES are charged to the budget, by
+ * capacity (what is really allocated). */
+static int grow(nna_xfer *x, size_t need)
+{
+    nna_transport *t = x->t;
+    size_t ncap = x->resp_cap ? x->resp_cap : 1024;
+    while (ncap < need) ncap *= 2;
+    if (ncap > x->max_body + 1) ncap = x->max_body + 1;
+    size_t charge = ncap > NNA_XFER_FREE_BYTES ? ncap - NNA_XFER_FREE_BYTES : 0;
+    if (t->budget && charge > x->charged && t->budget_used + (charge - x->charged) > t->budget) {
+        refuse(x, LIM_BUDGET, "response memory budget of %zu bytes exhausted by concurrent "
+               "transfers (response_budget)", t->budget);
+        return -1;
+    }
+    char *nb = realloc(x->resp, ncap);
+    if (!nb) return -1;
+    x->resp = nb;
+    x->resp_cap = ncap;
+    t->budget_used += charge - x->charged;
+    x->charged = charge;
+    if (t->budget_used > t->budget_peak) t->budget_peak = t->budget_used;
+    return 0;
+}
+
 static size_t on_write(char *data, size_t size, size_t n, void *userp)
 {
     nna_xfer *x = userp;
     size_t len = size * n;
-    if (x->resp_len + len + 1 > MAX_BODY) {
-        x->too_large = 1;
-        return 0;
-    }
-    if (x->resp_len + len + 1 > x->resp_cap) {
-        size_t ncap = x->resp_cap ? x->resp_cap : 1024;
-        while (ncap < x->resp_len + len + 1) ncap *= 2;
-        char *nb = realloc(x->resp, ncap);
-        if (!nb) return 0;
-        x->resp = nb;
-        x->resp_cap = ncap;
-    }
+    if (x->resp_len + len > x->max_body)
+        return refuse(x, LIM_BODY, "response body larger than this request's limit of %zu "
+                      "bytes", x->max_body);
+    if (x->resp_len + len + 1 > x->resp_cap && grow(x, x->resp_len + len + 1) != 0) return 0;
     memcpy(x->resp + x->resp_len, data, len);
     x->resp_len += len;
     x->resp[x->resp_len] = '\0';
@@ -312,6 +358,11 @@ static size_t on_header(char *line, size_t size, size_t n, void *userp)
 {
     nna_xfer *x = userp;
     size_t len = size * n;
+    /* Counted over the whole transfer, 1xx replies included: endless headers end too. */
+    x->hdr_bytes += len;
+    if (x->t->max_header && x->hdr_bytes > x->t->max_header)
+        return refuse(x, LIM_HEADER, "response headers larger than max_header_bytes (%zu)",
+                      x->t->max_header);
     if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) { /* a new response (after 1xx) */
         x->retry_after[0] = x->date[0] = x->location[0] = '\0';
         x->resp_len = 0;
@@ -438,6 +489,10 @@ static int init_handle(nna_transport *t, nna_xfer *x)
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
     curl_easy_setopt(e, CURLOPT_PREREQDATA, x);
+    /* A trickling server cannot hold a transfer for ever, whatever the timeout. */
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, t->low_speed_limit);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, t->low_speed_time);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
     return 0;
 }
 
@@ -483,7 +538,12 @@ static int set_request(nna_transport *t, nna_xfer *x, const nna_http_request *re
     int is_get = strcmp(req->method, "GET") == 0;
     int is_post = strcmp(req->method, "POST") == 0;
     x->resp_len = 0;
-    x->too_large = 0;
+    x->limit = LIM_NONE;
+    x->hdr_bytes = 0;
+    x->errbuf[0] = '\0';
+    x->max_body = req->max_body ? req->max_body : t->max_body;
+    /* A Content-Length above the cap fails before any of the body is read. */
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max_body);
     x->prereqs = 0;
     x->no_rewind = (unsigned char)(req->no_rewind != 0);
     x->retry_after[0] = x->date[0] = x->location[0] = '\0';
@@ -551,6 +611,12 @@ void nna_xfer_abort(nna_transport *t, nna_xfer *x)
 
 size_t nna_transport_active(const nna_transport *t) { return t->nactive; }
 
+size_t nna_transport_budget_used(const nna_transport *t, size_t *peak)
+{
+    if (peak) *peak = t->budget_peak;
+    return t->budget_used;
+}
+
 /* ---- lifetime --------------------------------------------------------------------- */
 
 static struct curl_slist *base_headers(const char *key)
@@ -589,6 +655,11 @@ nna_transport *nna_transport_new(nna_loop *loop, const nna_transport_options *o)
     t->loop = loop;
     t->connect_timeout_ms = (long)(o->connect_timeout * 1000.0);
     t->verify_tls = o->verify_tls;
+    t->max_body = o->max_response_bytes ? o->max_response_bytes : MAX_BODY;
+    t->max_header = o->max_header_bytes;
+    t->budget = o->response_budget;
+    t->low_speed_limit = o->low_speed_limit;
+    t->low_speed_time = o->low_speed_time;
     t->user_agent = strdup(o->user_agent);
     t->base_headers = base_headers(o->api_key);
     t->json_headers = curl_slist_append(NULL, "Content-Type: application/json");

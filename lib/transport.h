@@ -16,7 +16,17 @@ typedef struct nna_transport_options {
     double      connect_timeout;
     int         verify_tls;
     long        max_connections;
+    /* Limits on what the server sends (reply_limits.h); 0 = none for the last three */
+    size_t      max_response_bytes; /* body cap when a request names none; 0 = 64 MiB */
+    size_t      max_header_bytes;   /* all header lines of one reply */
+    size_t      response_budget;    /* bytes of reply buffers held at once, beyond the first
+                                       NNA_XFER_FREE_BYTES of each transfer */
+    long        low_speed_limit;    /* bytes/s averaged over low_speed_time seconds */
+    long        low_speed_time;
 } nna_transport_options;
+
+/* Reply buffer bytes of each transfer not charged to the budget (what a pooled handle keeps). */
+#define NNA_XFER_FREE_BYTES 65536
 
 /* One multipart/form-data part: a text field (value) or a file streamed from disk. */
 typedef struct nna_form_part {
@@ -35,6 +45,7 @@ typedef struct nna_http_request {
     size_t      nparts;
     int         no_rewind;     /* non-idempotent: libcurl must never re-send it by itself */
     double      timeout;       /* seconds for this attempt; 0 = none */
+    size_t      max_body;      /* reply body cap (bytes); 0 = the transport's */
 } nna_http_request;
 
 typedef enum nna_xfer_result {
@@ -42,11 +53,13 @@ typedef enum nna_xfer_result {
     NNA_XFER_UNSENT,     /* failed before any byte of the request left */
     NNA_XFER_SENT,       /* failed after sending began: reset, closed, partial reply */
     NNA_XFER_TIMEOUT,    /* the attempt timed out after connecting */
-    NNA_XFER_TOO_LARGE,  /* the response body exceeded the limit */
+    NNA_XFER_TOO_LARGE,  /* the reply's body or headers exceeded a limit */
     NNA_XFER_LOCAL,      /* a local problem before the request left (file unreadable,
                             out of memory); after it left, the same is NNA_XFER_SENT */
-    NNA_XFER_PERMANENT   /* nothing sent, and every retry would fail the same way (a
+    NNA_XFER_PERMANENT,  /* nothing sent, and every retry would fail the same way (a
                             malformed URL, an unsupported scheme): see fail_status */
+    NNA_XFER_BUDGET      /* the client's reply buffer budget ran out while the body
+                            arrived (the request was sent) */
 } nna_xfer_result;
 
 typedef struct nna_http_response {
@@ -79,4 +92,6 @@ void nna_xfer_abort(nna_transport *t, nna_xfer *x);
 
 /* Number of transfers in flight (for tests and counters). */
 size_t nna_transport_active(const nna_transport *t);
+/* Reply buffer bytes charged to the budget now, and the most ever (for tests). */
+size_t nna_transport_budget_used(const nna_transport *t, size_t *peak);
 #endif

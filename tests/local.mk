@@ -33,3 +33,10 @@ TESTS += tests/test_failclass
 tests_test_failclass_SOURCES = tests/test_failclass.c tests/testutil.c tests/testutil.h
 tests_test_failclass_CFLAGS = $(TEST_LIB_CFLAGS)
 tests_test_failclass_LDADD = $(TEST_LIB_LDADD)
+
+# Limits on what the server controls (sizes, nesting, pages, speed, memory budget).
+check_PROGRAMS += tests/test_limits
+TESTS += tests/test_limits
+tests_test_limits_SOURCES = tests/test_limits.c tests/testutil.c tests/testutil.h
+tests_test_limits_CFLAGS = $(TEST_LIB_CFLAGS)
+tests_test_limits_LDADD = $(TEST_LIB_LDADD)

@@ -76,6 +76,39 @@ typedef struct nna_client_options {
     uint64_t seed;                /* jitter seed; 0 = from the OS */
     nna_trace_cb trace;           /* optional */
     void    *trace_user_data;
+    /* Limits on what the server controls (lib/reply_limits.c). A reply over a size, header,
+     * nesting or page limit ends the operation with NNA_ELIMIT (not retried: the same
+     * reply would come again) and an error text naming the limit. 0 = the default. */
+    size_t   max_response_bytes;  /* body of any one reply; default 64 MiB. Checked while
+                                     it arrives (and against Content-Length before), so a
+                                     2 GB or endless body costs at most this much memory */
+    size_t   max_object_bytes;    /* body of a reply holding one task or agent (get, cancel,
+                                     run creation, agent calls, message ack); default 1 MiB */
+    size_t   max_page_bytes;      /* body of one list page (page calls, walks, watches);
+                                     default 16 MiB */
+    size_t   max_header_bytes;    /* all response header lines of one reply; default 64 KiB */
+    unsigned max_json_depth;      /* nesting of arrays and objects in a reply body; default
+                                     128. A deeper 2xx body fails before it is parsed; a
+                                     deeper error body is treated as one without JSON */
+    unsigned max_walk_pages;      /* pages one walk (or one round of a watch) follows before
+                                     it ends with NNA_ELIMIT; default 100000 */
+    size_t   response_budget;     /* total memory of the reply bodies this client's transfers
+                                     hold at once; default 256 MiB. The first 64 KiB of each
+                                     transfer are free, so small replies (run creation, task
+                                     polls) never hit it. A transfer that would exceed it fails
+                                     at once with NNA_EBUDGET, which is not retried by the
+                                     operation but is retryable by the caller (the pressure is
+                                     transient); a run creation or other non-idempotent request
+                                     whose reply is cut this way is in doubt and handled like a
+                                     dropped connection (reconciled, or NNA_EOUTCOME_UNKNOWN) */
+    long     low_speed_limit;     /* bytes/s: an attempt slower than this on average over
+                                     low_speed_time seconds (waiting for the first byte
+                                     included) fails like a timed-out attempt (retried as a
+                                     network failure; NNA_ENETWORK with curl's "Operation too
+                                     slow" text when none is left), so a trickling server cannot
+                                     hold a transfer whatever request_timeout is; default 64;
+                                     < 0 = off */
+    double   low_speed_time;      /* seconds; default 60 */
 } nna_client_options;
 
 void nna_client_options_init(nna_client_options *o);

@@ -10,7 +10,9 @@
  * after the items of that page were delivered. A failed page request is retried by the
  * operation's retry policy with the same cursor, never from the first page; when its
  * retries are exhausted the walk ends with that page's status. The next page is requested
- * while the caller handles the current one.
+ * while the caller handles the current one. A walk follows at most max_walk_pages pages
+ * (nna_client_options; default 100000): a server that keeps sending new cursors ends it
+ * with NNA_ELIMIT after the items of the last page allowed were delivered.
  *
  * `limit` in the list options: 0 (what the _init functions set) means the default: a page
  * call leaves it out (the server's default is 20), a walk sends 100. Values 1..100 are sent

@@ -38,9 +38,11 @@ extern "C" {
     X(NNA_EINPUT_NEEDED,         -21, 0, "task is waiting for input")                        \
     X(NNA_ETASK_FAILED,          -22, 0, "task ended in status failed")                      \
     X(NNA_ETASK_STOPPED,         -23, 0, "task ended in status stopped")                     \
-    X(NNA_EREVIEW,               -24, 0, "task is awaiting human review")                  \
+    X(NNA_EREVIEW,               -24, 0, "task is awaiting human review")                    \
     X(NNA_EREDIRECT,             -25, 0, "unexpected redirect (HTTP 3xx): check the base URL") \
-    X(NNA_EURL,                  -26, 0, "invalid request URL (nothing was sent)")
+    X(NNA_EURL,                  -26, 0, "invalid request URL (nothing was sent)")           \
+    X(NNA_ELIMIT,                -27, 0, "reply over a client limit (size, headers, nesting or pages)") \
+    X(NNA_EBUDGET,               -28, 1, "response memory budget exhausted by concurrent transfers")
 
 typedef enum nna_status {
 #define NNA_STATUS_ENUM_(name, value, retryable, text) name = (value),

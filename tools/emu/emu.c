@@ -50,6 +50,7 @@ int nna_emu_start(const nna_emu_options *o, nna_emu **out)
     pthread_mutex_init(&e->mu, NULL);
     e->control = o->control;
     e->quiet = o->quiet;
+    e->idle_timeout = o->idle_timeout ? o->idle_timeout : 15;
     e->opt_seed = o->seed;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

@@ -20,6 +20,8 @@ typedef struct nna_emu_options {
     int         control;       /* 1 (default) = /_emu/ control endpoints enabled */
     const char *log_path;      /* JSON-lines request log file, NULL = none */
     int         quiet;         /* no stderr chatter */
+    unsigned    idle_timeout;  /* seconds before an idle (or stalled) connection is closed;
+                                  0 = default 15 */
 } nna_emu_options;
 
 void     nna_emu_options_init(nna_emu_options *o);

@@ -163,6 +163,17 @@ typedef struct emu_task {
 #define EMU_CHUNK_BITS 16
 #define EMU_CHUNK (1u << EMU_CHUNK_BITS)
 
+/* A generated reply body: prefix, then fill repeated, then (when finite) suffix; streamed
+ * without being allocated; optionally trickled, one chunk every interval_ms. */
+typedef struct emu_stream_spec {
+    uint64_t bytes;           /* whole body; 0 = endless */
+    char    *prefix, *fill, *suffix;
+    size_t   plen, flen, slen;
+    size_t   chunk;           /* bytes per write; 0 = as much as fits */
+    unsigned interval_ms;     /* pause between chunks */
+    int      chunked;         /* no Content-Length even when finite */
+} emu_stream_spec;
+
 typedef struct emu_script {
     struct emu_script *next;
     int      pass;
@@ -174,6 +185,8 @@ typedef struct emu_script {
     size_t   nh;
     int      commit, drop;
     unsigned delay_ms;
+    emu_stream_spec *stream;  /* "stream": a generated body (stream.c), or NULL */
+    size_t   header_pad;      /* "header_bytes": an X-Emu-Pad header of that many bytes */
 } emu_script;
 
 typedef struct emu_log_ent {
@@ -209,6 +222,7 @@ typedef struct emu_state {
     int64_t        last_created_ms;
     /* scripts */
     emu_script    *sc_head[R__COUNT + 1], *sc_tail[R__COUNT + 1];
+    size_t         sc_count, sc_bytes; /* pending scripted responses, their body bytes */
     /* counters */
     uint64_t       requests, tasks_created, dropped, evicted;
     uint64_t       by_status[600];
@@ -232,6 +246,7 @@ struct nna_emu {
     int64_t         logf_last_flush;
     int             logf_dirty;
     uint16_t        port;
+    unsigned        idle_timeout; /* seconds an idle connection is kept */
     /* server */
     struct emu_server *srv;
 };
@@ -286,6 +301,28 @@ void emu_log_clear(emu_state *st);
 void emu_log_json(nna_emu *e, sbuf *b, size_t limit);
 void emu_counters_json(nna_emu *e, sbuf *b);
 void emu_logf_flush(nna_emu *e, int force);
+
+/* Largest body of a /_emu/ control request (413 beyond). */
+#define EMU_CONTROL_BODY_MAX ((size_t)1 << 20)
+
+/* ------------------------------------------------------------- stream.c */
+/* Parses a script's "stream" object; NULL with err filled when invalid. */
+emu_stream_spec *emu_stream_parse(const cJSON *o, char *err, size_t errlen);
+void emu_stream_spec_free(emu_stream_spec *sp);
+struct MHD_Response;
+struct emu_req;
+/* The MHD response streaming sp for request r on connection conn (NULL when out of
+ * memory). The spec is copied. */
+struct MHD_Response *emu_stream_response(nna_emu *e, struct emu_req *r, void *conn,
+                                         const emu_stream_spec *sp);
+
+/* ------------------------------------------------------------- limits.c */
+/* Raises the soft RLIMIT_NOFILE to the hard limit; returns the soft limit now. */
+unsigned long emu_raise_nofile(void);
+/* Connections the server may hold with the file descriptors the process may open. */
+unsigned emu_conn_limit(void);
+/* 1 when every address `host` resolves to is a loopback address. */
+int emu_host_is_loopback(const char *host);
 
 /* ------------------------------------------------------------- faults.c */
 int  emu_script_add(emu_state *st, const cJSON *req, char *err, size_t errlen);
@@ -395,5 +432,8 @@ int  emu_control(nna_emu *e, const char *method, const char *path_q,
 /* server.c */
 int  emu_server_start(nna_emu *e, const char *host, unsigned port);
 void emu_server_stop(nna_emu *e);
+/* From a content reader: suspends the connection until due_ns (emu_mono_ns clock).
+ * -1 when the server is stopping (nothing would resume it): end the reply instead. */
+int  emu_server_resume_at(nna_emu *e, emu_req *r, void *conn, int64_t due_ns);
 
 #endif

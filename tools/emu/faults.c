@@ -6,12 +6,19 @@
 #include <string.h>
 #include <strings.h>
 
+/* Pending scripted responses are bounded: a runaway test or client cannot grow the
+ * emulator without limit (POST /_emu/script answers 400 beyond these). */
+#define EMU_MAX_SCRIPTS      100000
+#define EMU_MAX_SCRIPT_BYTES ((size_t)64 << 20)
+#define EMU_MAX_HEADER_PAD   12000 /* fits MHD's per-connection memory (16 KiB) */
+
 void emu_script_free(emu_script *s)
 {
     if (!s)
         return;
     free(s->body);
     free(s->ctype);
+    emu_stream_spec_free(s->stream);
     for (size_t i = 0; i < s->nh; i++) {
         free(s->hnames[i]);
         free(s->hvalues[i]);
@@ -32,6 +39,7 @@ void emu_scripts_clear(emu_state *st)
         }
         st->sc_head[r] = st->sc_tail[r] = NULL;
     }
+    st->sc_count = st->sc_bytes = 0;
 }
 
 emu_script *emu_script_pop(emu_state *st, int route)
@@ -45,6 +53,8 @@ emu_script *emu_script_pop(emu_state *st, int route)
         if (!st->sc_head[r])
             st->sc_tail[r] = NULL;
         s->next = NULL;
+        st->sc_count--;
+        st->sc_bytes -= s->body_len;
         return s;
     }
     return NULL;
@@ -108,6 +118,17 @@ static emu_script *parse_one(const cJSON *o, char *err, size_t errlen)
     }
     if (s->body)
         s->body_len = strlen(s->body);
+    v = cJSON_GetObjectItemCaseSensitive(o, "stream");
+    if (v && !(s->stream = emu_stream_parse(v, err, errlen)))
+        goto fail;
+    v = cJSON_GetObjectItemCaseSensitive(o, "header_bytes");
+    if (v) {
+        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > EMU_MAX_HEADER_PAD) {
+            snprintf(err, errlen, "header_bytes must be a number 0..%d", EMU_MAX_HEADER_PAD);
+            goto fail;
+        }
+        s->header_pad = (size_t)v->valuedouble;
+    }
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "headers");
     if (h) {
         if (!cJSON_IsObject(h)) {
@@ -179,8 +200,16 @@ int emu_script_add(emu_state *st, const cJSON *req, char *err, size_t errlen)
     }
     emu_script *head = NULL, *tail = NULL;
     const cJSON *it;
+    size_t count = 0, bytes = 0;
     cJSON_ArrayForEach(it, arr) {
         emu_script *s = parse_one(it, err, errlen);
+        if (s && (st->sc_count + ++count > EMU_MAX_SCRIPTS ||
+                  st->sc_bytes + (bytes += s->body_len) > EMU_MAX_SCRIPT_BYTES)) {
+            snprintf(err, errlen, "too many scripted responses pending (at most %d, %zu MiB "
+                     "of bodies)", EMU_MAX_SCRIPTS, EMU_MAX_SCRIPT_BYTES >> 20);
+            emu_script_free(s);
+            s = NULL;
+        }
         if (!s) {
             while (head) {
                 emu_script *n = head->next;
@@ -201,6 +230,8 @@ int emu_script_add(emu_state *st, const cJSON *req, char *err, size_t errlen)
         else
             st->sc_head[route] = head;
         st->sc_tail[route] = tail;
+        st->sc_count += count;
+        st->sc_bytes += bytes;
     }
     return 0;
 }

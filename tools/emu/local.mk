@@ -14,6 +14,8 @@ tools_emu_libnnaemu_la_SOURCES = \
 	tools/emu/ratelimit.c \
 	tools/emu/router.c \
 	tools/emu/server.c \
+	tools/emu/stream.c \
+	tools/emu/limits.c \
 	tools/emu/store.c \
 	tools/emu/util.c \
 	lib/jsonspan.c
@@ -33,3 +35,10 @@ tests_emu_test_emu_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CURL_CFLAGS) $(CJSON_
 	-I$(top_srcdir)/tools/emu -DNNA_EMU_BUILDDIR='"$(abs_top_builddir)/tools/emu"'
 tests_emu_test_emu_LDADD = tools/emu/libnnaemu.la $(CHECK_LIBS) $(CURL_LIBS) $(CJSON_LIBS) $(PTHREAD_LIBS)
 EXTRA_DIST += docs/emu.md
+
+# The emulator's limits and the test hooks for the client's (generated bodies, headers).
+check_PROGRAMS += tests/emu/test_emu_limits
+TESTS += tests/emu/test_emu_limits
+tests_emu_test_emu_limits_SOURCES = tests/emu/test_emu_limits.c
+tests_emu_test_emu_limits_CFLAGS = $(tests_emu_test_emu_CFLAGS) $(MHD_CFLAGS)
+tests_emu_test_emu_limits_LDADD = $(tests_emu_test_emu_LDADD)

@@ -20,6 +20,7 @@ static const char usage[] =
     "  --no-control              disable the /_emu/ control endpoints (they answer 404)\n"
     "  --log FILE                append a JSON line per API request to FILE\n"
     "  --quiet                   no stderr chatter\n"
+    "  --idle-timeout S          close a connection idle (or stalled) for S seconds (default 15)\n"
     "\n"
     "Settings (override the configuration file; all changeable at run time via POST /_emu/config):\n"
     "  --rate R                  token-bucket rate per workspace, requests/s (0 = unlimited, default)\n"
@@ -63,7 +64,7 @@ static const char usage[] =
 enum {
     O_HOST = 256, O_PORT, O_CONFIG, O_SEED, O_NOCONTROL, O_LOG, O_QUIET, O_RATE, O_BURST,
     O_RADATE, O_LATENCY, O_F500, O_F502, O_F503, O_CTF, O_CTD, O_TASKMS, O_CONC, O_CROSS,
-    O_VARIED, O_MAXTASKS, O_MAXUP, O_MARKER, O_HELP, O_VERSION
+    O_VARIED, O_MAXTASKS, O_MAXUP, O_MARKER, O_HELP, O_VERSION, O_IDLE
 };
 
 static int parse_num(const char *s, double lo, double hi, double *out)
@@ -118,6 +119,7 @@ int main(int argc, char **argv)
         {"max-tasks", required_argument, 0, O_MAXTASKS},
         {"max-upload-bytes", required_argument, 0, O_MAXUP},
         {"input-marker", required_argument, 0, O_MARKER},
+        {"idle-timeout", required_argument, 0, O_IDLE},
         {"help", no_argument, 0, O_HELP},
         {"version", no_argument, 0, O_VERSION},
         {0, 0, 0, 0}};
@@ -162,6 +164,11 @@ int main(int argc, char **argv)
         case O_NOCONTROL: o.control = 0; break;
         case O_LOG: o.log_path = optarg; break;
         case O_QUIET: o.quiet = 1; break;
+        case O_IDLE:
+            if (parse_num(optarg, 1, 86400, &d))
+                BAD("idle-timeout");
+            o.idle_timeout = (unsigned)d;
+            break;
         case O_RATE: SETNUM("rate", 0, 1e9, "rate"); break;
         case O_BURST: SETNUM("burst", 0, 1e9, "burst"); break;
         case O_RADATE:
@@ -282,6 +289,15 @@ int main(int argc, char **argv)
     sigaddset(&ss, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &ss, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* Each client connection is a descriptor: take all the process may have, so a burst of
+     * idle keep-alive sockets does not lock every client out at the default 1024. */
+    emu_raise_nofile();
+    /* Printed even with --quiet: the emulator has no real authentication, and /_emu/
+     * lets anyone who reaches it rewrite its state. */
+    if (!emu_host_is_loopback(o.host))
+        fprintf(stderr, "nna-emu: WARNING: listening on %s, which is reachable from other "
+                "hosts; the emulator has no real authentication%s\n", o.host,
+                o.control ? " and its /_emu/ control endpoints are open" : "");
 
     nna_emu *e;
     int rc = nna_emu_start(&o, &e);

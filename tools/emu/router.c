@@ -307,6 +307,15 @@ static void apply_script(nna_emu *e, emu_req *r, emu_script *s)
     r->out.ctype = s->ctype ? s->ctype : NULL;
     for (size_t i = 0; i < s->nh; i++)
         emu_out_header(r, s->hnames[i], s->hvalues[i]);
+    if (s->header_pad) { /* one header line of header_pad bytes, for header limits */
+        char *pad = malloc(s->header_pad + 1);
+        if (pad) {
+            memset(pad, 'a', s->header_pad);
+            pad[s->header_pad] = '\0';
+            emu_out_header(r, "X-Emu-Pad", pad);
+            free(pad);
+        }
+    }
     r->out.script = s; /* keeps ctype / header names alive until sent */
 }
 

@@ -138,7 +138,9 @@ static enum MHD_Result send_outcome(nna_emu *e, emu_req *r, struct MHD_Connectio
     if (r->out.drop)
         return MHD_NO;
     struct MHD_Response *resp;
-    if (r->out.body) {
+    if (r->out.script && r->out.script->stream) {
+        resp = emu_stream_response(e, r, c, r->out.script->stream);
+    } else if (r->out.body) {
         resp = MHD_create_response_from_buffer(r->out.body_len, r->out.body, MHD_RESPMEM_MUST_FREE);
         if (resp)
             r->out.body = NULL;
@@ -171,6 +173,17 @@ static enum MHD_Result ahc(void *cls, struct MHD_Connection *c, const char *url,
     }
     if (!r->started) {
         r->started = 1;
+        /* Content-Length with chunked encoding: a request-smuggling pattern (RFC 9112
+         * 6.1): refuse it and close the connection. */
+        if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH) &&
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+            r->method = method;
+            r->path = url;
+            r->is_control = 1; /* not an API request: not logged */
+            emu_out_error(r, 400, "Content-Length and Transfer-Encoding together");
+            emu_out_header(r, "Connection", "close");
+            return send_outcome(e, r, c);
+        }
         r->method = method;
         r->path = url;
         r->conn = c;
@@ -189,6 +202,8 @@ static enum MHD_Result ahc(void *cls, struct MHD_Connection *c, const char *url,
         r->body_limit = r->mp_limit > (1u << 20) ? (size_t)r->mp_limit : (1u << 20);
         if (r->body_limit > ((size_t)1 << 30))
             r->body_limit = (size_t)1 << 30;
+        if (r->is_control)
+            r->body_limit = EMU_CONTROL_BODY_MAX;
         if (r->route == R_RUN && r->ctype_in &&
             !strncasecmp(r->ctype_in, "multipart/form-data", 19))
             emu_mp_begin(r, c);
@@ -213,7 +228,9 @@ static enum MHD_Result ahc(void *cls, struct MHD_Connection *c, const char *url,
     if (!r->have_outcome) {
         if (r->multipart)
             emu_mp_end(r);
-        if (r->is_control) {
+        if (r->is_control && r->body_too_large) {
+            emu_out_error(r, 413, "control request body too large");
+        } else if (r->is_control) {
             char *resp = NULL;
             int st = emu_control(e, method, r->uri ? r->uri : url, r->body.p ? r->body.p : "",
                                  r->body.len, &resp);
@@ -239,6 +256,20 @@ static enum MHD_Result ahc(void *cls, struct MHD_Connection *c, const char *url,
         }
     }
     return send_outcome(e, r, c);
+}
+
+int emu_server_resume_at(nna_emu *e, emu_req *r, void *conn, int64_t due_ns)
+{
+    struct emu_server *s = e->srv;
+    if (atomic_load(&s->stop))
+        return -1;
+    emu_timer t = {due_ns, r, conn};
+    if (heap_push(s, t) != 0)
+        return -1;
+    r->suspended = 1;
+    r->resumed = 0;
+    MHD_suspend_connection(conn);
+    return 0;
 }
 
 /* ----------------------------------------------------------------- loop */
@@ -363,8 +394,8 @@ int emu_server_start(nna_emu *e, const char *host, unsigned port)
                             MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->lfd,
                             MHD_OPTION_URI_LOG_CALLBACK, uri_cb, e,
                             MHD_OPTION_NOTIFY_COMPLETED, done_cb, e,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)10000,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600,
+                            MHD_OPTION_CONNECTION_LIMIT, emu_conn_limit(),
+                            MHD_OPTION_CONNECTION_TIMEOUT, e->idle_timeout,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
                             MHD_OPTION_END);
     if (!s->d) {
