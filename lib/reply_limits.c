@@ -29,6 +29,8 @@ void nna_limits_copy(nna_client *c, const nna_client_options *o)
     l->max_page = or_default(o->max_page_bytes, NNA_DEFAULT_MAX_PAGE);
     if (l->max_page > l->max_response) l->max_page = l->max_response;
     l->max_json_depth = o->max_json_depth ? o->max_json_depth : NNA_DEFAULT_JSON_DEPTH;
+    /* The strict scanner that checks every 2xx body stops at NNA_JSON_MAX_DEPTH anyway. */
+    if (l->max_json_depth > NNA_JSON_MAX_DEPTH) l->max_json_depth = NNA_JSON_MAX_DEPTH;
     l->max_walk_pages = o->max_walk_pages ? o->max_walk_pages : NNA_DEFAULT_WALK_PAGES;
 }
 

@@ -11,12 +11,13 @@
 #include "transport.h"
 #include "future_internal.h"
 #include "json_depth.h"
+#include "nna/json.h"
 
 #define NNA_DEFAULT_MAX_RESPONSE   ((size_t)64 << 20)
 #define NNA_DEFAULT_MAX_OBJECT     ((size_t)1 << 20)
 #define NNA_DEFAULT_MAX_PAGE       ((size_t)16 << 20)
 #define NNA_DEFAULT_MAX_HEADER     ((size_t)64 << 10)
-#define NNA_DEFAULT_JSON_DEPTH     128u
+#define NNA_DEFAULT_JSON_DEPTH     NNA_JSON_MAX_DEPTH /* the strict scanner's own bound */
 #define NNA_DEFAULT_WALK_PAGES     100000u
 #define NNA_DEFAULT_RESP_BUDGET    ((size_t)256 << 20)
 #define NNA_DEFAULT_LOW_SPEED      64L

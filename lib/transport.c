@@ -236,6 +236,16 @@ static void finish(nna_transport *t, nna_xfer *x, CURLcode rc)
     nna_http_response r;
     memset(&r, 0, sizeof r);
     r.result = classify(x, rc);
+    if (r.result == NNA_XFER_TOO_LARGE && x->limit == LIM_BODY) {
+        /* An error reply over the cap is still that reply: its status decides (a 429's
+         * pause, a 5xx's retry, a 4xx's code); only its body is cut to what was read. */
+        long code = 0;
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+        if (code >= 300) {
+            r.result = NNA_XFER_HTTP;
+            rc = CURLE_OK;
+        }
+    }
     if (r.result == NNA_XFER_HTTP) curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r.status);
     r.body = x->resp ? x->resp : "";
     r.body_len = x->resp_len;

@@ -182,7 +182,7 @@ START_TEST(json_depth_limit)
     nna_client *c = client(&t, NULL);
     char *ok = nested_task(100, 200), *deep = nested_task(500, 200), *err = nested_task(5000, 500);
     script(&t, ok);
-    expect(&t, nna_tasks_get(c, TASK), NNA_OK, NULL);  /* 101 levels: within 128 */
+    expect(&t, nna_tasks_get(c, TASK), NNA_OK, NULL);  /* 101 levels: within the default */
     script(&t, deep);
     expect(&t, nna_tasks_get(c, TASK), NNA_ELIMIT, "max_json_depth");
     /* A deep error body is an error without JSON: the 500 is retried as usual. */

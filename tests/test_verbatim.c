@@ -470,7 +470,9 @@ START_TEST(trailing_garbage_is_a_protocol_error)
     expect_protocol(&t, nna_tasks_summary(t.client, TASK_ID), NULL);
     char *deep = nested(NNA_JSON_MAX_DEPTH + 44);
     reply(&t, "tasks.get", deep);
-    expect_protocol(&t, nna_client_request(t.client, "GET", "/tasks/" TASK_ID, NULL, NULL, 1), NULL);
+    /* deeper than the client's max_json_depth (at most NNA_JSON_MAX_DEPTH): a limit */
+    expect_unref(&t, nna_client_request(t.client, "GET", "/tasks/" TASK_ID, NULL, NULL, 1),
+                 NNA_ELIMIT);
     free(deep);
     tctx_stop(&t);
 }

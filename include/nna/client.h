@@ -88,7 +88,7 @@ typedef struct nna_client_options {
                                      default 16 MiB */
     size_t   max_header_bytes;    /* all response header lines of one reply; default 64 KiB */
     unsigned max_json_depth;      /* nesting of arrays and objects in a reply body; default
-                                     128. A deeper 2xx body fails before it is parsed; a
+                                     and maximum NNA_JSON_MAX_DEPTH (256, nna/json.h). A deeper 2xx body fails before it is parsed; a
                                      deeper error body is treated as one without JSON */
     unsigned max_walk_pages;      /* pages one walk (or one round of a watch) follows before
                                      it ends with NNA_ELIMIT; default 100000 */
