@@ -75,7 +75,10 @@ static void finish(waiter *w, nna_status st, const char *error)
     nna_future *r = w->req;
     w->req = NULL;
     if (r) nna_future_cancel(r); /* on_reply sees it is no longer ours and releases it */
-    if (w->st.task_json) nna_wait_state_settle(&w->st, w->f, st, error);
+    /* A result only with the task's own outcome (future.h): a deadline, cancel or failed
+     * request ends the wait without one. */
+    if (w->st.task_json && nna_wait_outcome(w->st.res.task.status) == st)
+        nna_wait_state_settle(&w->st, w->f, st, error);
     else nna_future_fail(w->f, st, error);
     nna_composite_untrack(w->c, &w->base);
     if (!w->in_cb) waiter_free(w);

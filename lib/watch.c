@@ -163,7 +163,9 @@ static void settle_task(wtask *t, nna_status st, const char *error)
     if (t->agent->unseen > 0 && t->agent->pager && t->seen_round != w->round &&
         t->added_round < w->round)
         t->agent->unseen--;
-    if (t->st.task_json) nna_wait_state_settle(&t->st, t->f, st, error);
+    /* A result only with the task's own outcome, as for a wait. */
+    if (t->st.task_json && nna_wait_outcome(t->st.res.task.status) == st)
+        nna_wait_state_settle(&t->st, t->f, st, error);
     else nna_future_fail(t->f, st, error);
     nna_wait_state_clear(&t->st);
     free(t);
