@@ -14,3 +14,10 @@ tests_cli_test_cli_LDADD = $(CLI_TEST_LDADD)
 tests_cli_test_cli_batch_SOURCES = tests/cli/test_cli_batch.c tests/cli/clitest.c tests/cli/clitest.h
 tests_cli_test_cli_batch_CFLAGS = $(CLI_TEST_CFLAGS)
 tests_cli_test_cli_batch_LDADD = $(CLI_TEST_LDADD)
+
+# The command line as a new user meets it (key files, URLs, help, formats, config).
+check_PROGRAMS += tests/cli/test_cli_ux
+TESTS += tests/cli/test_cli_ux
+tests_cli_test_cli_ux_SOURCES = tests/cli/test_cli_ux.c tests/cli/clitest.c tests/cli/clitest.h
+tests_cli_test_cli_ux_CFLAGS = $(CLI_TEST_CFLAGS)
+tests_cli_test_cli_ux_LDADD = $(CLI_TEST_LDADD)

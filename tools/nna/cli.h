@@ -86,6 +86,14 @@ int  check_status_list(const char *opt, const char *text);
  * JSON object, or NULL (error printed). */
 char *load_json_object(const char *opt, const char *arg);
 
+/* ---- the API key (keyfile.c) ------------------------------------------------------- */
+/* The key in the first line of PATH ("-" = standard input), or NULL (error printed). An
+ * empty string when the line is empty. Caller wipes and frees. */
+char *key_from_file(const char *path);
+/* Refuses a key with control characters, blanks, NUL or over 4096 bytes: EXIT_OK or
+ * EXIT_USAGE (printed; `source` names where the key came from). */
+int   key_check(const char *key, const char *source);
+
 /* ---- small utilities (util.c) ------------------------------------------------------- */
 typedef struct strbuf {
     char  *p;

@@ -20,3 +20,6 @@ tools_nna_nna_SOURCES = \
 tools_nna_nna_CFLAGS = $(AM_CFLAGS) $(CJSON_CFLAGS) $(EV_CFLAGS) -I$(top_srcdir)/tools/emu
 tools_nna_nna_LDADD = lib/libnna.la tools/emu/libnnaemu.la $(CJSON_LIBS) $(EV_LIBS) $(M_LIBS)
 EXTRA_DIST += docs/cli.md
+# The key file, ...: one concept per file (docs/cli.md).
+tools_nna_nna_SOURCES += \
+	tools/nna/keyfile.c

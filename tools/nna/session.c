@@ -12,8 +12,8 @@ void cli_global_help(FILE *out)
 "Global options (before or after the command):\n"
 "  --base-url URL         API base URL (default $NANONETS_BASE_URL, else\n"
 "                         " NNA_DEFAULT_BASE_URL "); /api/v1 is appended\n"
-"  --api-key-file PATH    read the API key from PATH (default: $NANONETS_API_KEY);\n"
-"                         the key is never taken from an option value\n"
+"  --api-key-file PATH    read the API key from PATH, - for standard input (default:\n"
+"                         $NANONETS_API_KEY); never from an option value\n"
 "  --max-inflight N       cap on requests in flight for the workspace (default 64)\n"
 "  --max-attempts N       requests that reach the server per operation (default 5)\n"
 "  --deadline SECONDS     time limit per operation, retries and queueing included\n"
@@ -107,25 +107,39 @@ static char *trim_key(char *k)
 static int load_key(cli *c)
 {
     if (c->key_file) {
-        FILE *f = fopen(c->key_file, "r");
-        if (!f) return usage_error("--api-key-file: cannot open %s: %s", c->key_file, strerror(errno));
-        char buf[4096];
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        /* The key is the first line. */
-        char *nl = strchr(buf, '\n');
-        if (nl) *nl = '\0';
-        c->api_key = xstrdup(trim_key(buf));
-        memset(buf, 0, sizeof buf);
+        c->api_key = key_from_file(c->key_file);
+        if (!c->api_key) return EXIT_USAGE;
+        if (!c->api_key[0])
+            return usage_error("--api-key-file: %s holds no key",
+                               strcmp(c->key_file, "-") == 0 ? "standard input" : c->key_file);
     } else {
         const char *env = getenv("NANONETS_API_KEY");
         if (env) c->api_key = trim_key(xstrdup(env));
     }
     if (!c->api_key || !c->api_key[0])
         return usage_error("no API key: set NANONETS_API_KEY or use --api-key-file PATH");
-    if (strpbrk(c->api_key, "\r\n\t "))
-        return usage_error("the API key contains whitespace");
+    return key_check(c->api_key, c->key_file ? "--api-key-file" : "NANONETS_API_KEY");
+}
+
+/* The library refuses these too; here the user learns why, without the URL being echoed
+ * (it may hold a password). */
+static int check_base_url(const char *base)
+{
+    if (strncasecmp(base, "http://", 7) != 0 && strncasecmp(base, "https://", 8) != 0)
+        return usage_error("--base-url: expected an http:// or https:// URL");
+    const char *host = strstr(base, "://") + 3;
+    const char *at = memchr(host, '@', strcspn(host, "/"));
+    if (at)
+        return usage_error("--base-url: user names and passwords in the URL are not "
+                           "accepted (they would show in traces and errors); the key comes "
+                           "from NANONETS_API_KEY or --api-key-file");
+    if (strpbrk(base, "?#"))
+        return usage_error("--base-url: a query (?) or fragment (#) is not accepted: the API "
+                           "paths are appended to the URL");
+    for (const unsigned char *p = (const unsigned char *)base; *p; p++)
+        if (*p <= ' ' || *p == 0x7f)
+            return usage_error("--base-url: the URL contains whitespace or control characters");
+    if (!*host || *host == '/') return usage_error("--base-url: the URL has no host");
     return EXIT_OK;
 }
 
@@ -154,8 +168,7 @@ int cli_connect(cli *c, const char *key)
     }
     const char *base = c->base_url ? c->base_url : getenv("NANONETS_BASE_URL");
     if (!base || !*base) base = NNA_DEFAULT_BASE_URL;
-    if (strncasecmp(base, "http://", 7) != 0 && strncasecmp(base, "https://", 8) != 0)
-        return usage_error("--base-url: expected an http:// or https:// URL, got \"%s\"", base);
+    if (check_base_url(base) != EXIT_OK) return EXIT_USAGE;
     c->loop = ev_loop_new(EVFLAG_AUTO);
     if (!c->loop) return report_error(NNA_ENOMEM, 0, "cannot create the event loop");
     nna_client_options o;

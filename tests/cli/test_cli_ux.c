@@ -1,0 +1,208 @@
+/* Black-box tests of the nna command line as a new user meets it: the API key file (modes,
+ * NUL bytes, byte-order marks, long keys, directories, standard input), base URLs (as the
+ * docs give them, with credentials, queries or fragments), run --wait feedback and its
+ * timeout, help, typos, version, completion, dates, output configs, formats and the
+ * config file. Against a standalone nna-emu. */
+#define _GNU_SOURCE
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "clitest.h"
+
+#define KEY "test-key"
+
+static emu_proc E;
+
+static void setup(void) { emu_proc_start(&E, NULL); }
+static void teardown(void) { emu_proc_stop(&E); }
+
+#define RUN(r, key, ...)                                                                 \
+    do {                                                                                 \
+        const char *a_[] = { __VA_ARGS__, NULL };                                        \
+        nna_run((r), &E, (key), NULL, NULL, a_);                                         \
+    } while (0)
+
+#define RUN_IN(r, key, in, ...)                                                          \
+    do {                                                                                 \
+        const char *a_[] = { __VA_ARGS__, NULL };                                        \
+        nna_run((r), &E, (key), NULL, (in), a_);                                         \
+    } while (0)
+
+#define EXPECT(r, want)                                                                  \
+    ck_assert_msg((r)->code == (want), "exit %d, want %d\nstdout: %s\nstderr: %s",        \
+                  (r)->code, (want), (r)->out, (r)->err)
+
+#define HAS(text, needle) ck_assert_msg(strstr((text), (needle)), "no \"%s\" in: %s", (needle), (text))
+#define HASNT(text, needle) ck_assert_msg(!strstr((text), (needle)), "\"%s\" in: %s", (needle), (text))
+
+static void write_bytes(const char *path, const char *p, size_t n, mode_t mode)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(p, 1, n, f), n);
+    fclose(f);
+    ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+static const char *key_file(const char *dir, const char *name, const char *p, size_t n, mode_t mode)
+{
+    static char path[8][256];
+    static int k;
+    char *out = path[k++ % 8];
+    snprintf(out, sizeof path[0], "%s/%s", dir, name);
+    write_bytes(out, p, n, mode);
+    return out;
+}
+
+/* ---- the key file --------------------------------------------------------------------- */
+
+START_TEST(t_key_file_modes_warn)
+{
+    const char *dir = tmpdir();
+    const char *open_ = key_file(dir, "open", "test-key\n", 9, 0644);
+    const char *wide = key_file(dir, "wide", "test-key\n", 9, 0777);
+    const char *tight = key_file(dir, "tight", "test-key\n", 9, 0600);
+    nna_out r;
+    RUN(&r, NULL, "--api-key-file", open_, "agents", "get", AGENT_1);
+    EXPECT(&r, 0);
+    HAS(r.err, "warning");
+    HAS(r.err, "0644");
+    HAS(r.err, "chmod 600");
+    nna_out_free(&r);
+    RUN(&r, NULL, "--api-key-file", wide, "agents", "get", AGENT_1);
+    EXPECT(&r, 0);
+    HAS(r.err, "0777");
+    nna_out_free(&r);
+    RUN(&r, NULL, "--api-key-file", tight, "agents", "get", AGENT_1);
+    EXPECT(&r, 0);
+    ck_assert_str_eq(r.err, "");
+    nna_out_free(&r);
+}
+END_TEST
+
+START_TEST(t_key_file_refuses_what_it_cannot_send)
+{
+    const char *dir = tmpdir();
+    long before = emu_requests(&E);
+    nna_out r;
+    /* A NUL byte: the key would be cut there. */
+    RUN(&r, NULL, "--api-key-file", key_file(dir, "nul", "test-key\0tail\n", 14, 0600),
+        "agents", "get", AGENT_1);
+    EXPECT(&r, 2);
+    HAS(r.err, "NUL");
+    nna_out_free(&r);
+    /* Longer than the documented 4096 bytes: refused, not cut at 4095. */
+    char big[5001];
+    memset(big, 'k', 5000);
+    big[5000] = '\n';
+    RUN(&r, NULL, "--api-key-file", key_file(dir, "big", big, sizeof big, 0600), "agents", "get", AGENT_1);
+    EXPECT(&r, 2);
+    HAS(r.err, "4096");
+    nna_out_free(&r);
+    /* Control characters. */
+    RUN(&r, NULL, "--api-key-file", key_file(dir, "ctl", "test\x1b-key\n", 10, 0600), "agents", "get", AGENT_1);
+    EXPECT(&r, 2);
+    HAS(r.err, "control character");
+    nna_out_free(&r);
+    RUN(&r, "test\x01key", "agents", "get", AGENT_1);
+    EXPECT(&r, 2);
+    HAS(r.err, "NANONETS_API_KEY");
+    nna_out_free(&r);
+    /* A directory is not "no API key". */
+    RUN(&r, NULL, "--api-key-file", dir, "agents", "get", AGENT_1);
+    EXPECT(&r, 2);
+    HAS(r.err, "directory");
+    HASNT(r.err, "no API key");
+    nna_out_free(&r);
+    /* An empty file. */
+    RUN(&r, NULL, "--api-key-file", key_file(dir, "empty", "\n", 1, 0600), "agents", "get", AGENT_1);
+    EXPECT(&r, 2);
+    HAS(r.err, "holds no key");
+    nna_out_free(&r);
+    ck_assert_int_eq(emu_requests(&E), before);
+}
+END_TEST
+
+START_TEST(t_key_file_bom_and_stdin)
+{
+    const char *dir = tmpdir();
+    nna_out r;
+    /* A UTF-8 byte-order mark (Notepad) is not part of the key: no 401. */
+    RUN(&r, NULL, "--api-key-file", key_file(dir, "bom", "\xEF\xBB\xBFtest-key\r\n", 13, 0600),
+        "agents", "get", AGENT_1);
+    EXPECT(&r, 0);
+    nna_out_free(&r);
+    RUN_IN(&r, NULL, "test-key\n", "--api-key-file", "-", "agents", "get", AGENT_1);
+    EXPECT(&r, 0);
+    HAS(r.out, AGENT_1);
+    nna_out_free(&r);
+    RUN_IN(&r, NULL, "wrong-key\n", "--api-key-file", "-", "agents", "get", AGENT_1);
+    EXPECT(&r, 3);
+    nna_out_free(&r);
+}
+END_TEST
+
+/* ---- base URLs ------------------------------------------------------------------------ */
+
+START_TEST(t_base_url_forms)
+{
+    char url[256];
+    nna_out r;
+    /* As the public docs give it: with /api/v1. */
+    snprintf(url, sizeof url, "%s/api/v1", E.base);
+    RUN(&r, KEY, "--base-url", url, "agents", "get", AGENT_1);
+    EXPECT(&r, 0);
+    nna_out_free(&r);
+    snprintf(url, sizeof url, "%s/api/v1/", E.base);
+    RUN(&r, KEY, "-v", "--base-url", url, "agents", "get", AGENT_1);
+    EXPECT(&r, 0);
+    HASNT(r.err, "/api/v1/api/v1");
+    nna_out_free(&r);
+
+    long before = emu_requests(&E);
+    /* Credentials in the URL: refused, never printed (not even with -v). */
+    snprintf(url, sizeof url, "http://alice:hunter2@127.0.0.1:%u", E.port);
+    RUN(&r, KEY, "-v", "--base-url", url, "agents", "get", AGENT_1);
+    EXPECT(&r, 2);
+    HASNT(r.err, "hunter2");
+    HAS(r.err, "password");
+    nna_out_free(&r);
+    /* A query or a fragment would put the API paths in the wrong place. */
+    snprintf(url, sizeof url, "%s/?region=eu", E.base);
+    RUN(&r, KEY, "--base-url", url, "agents", "get", AGENT_1);
+    EXPECT(&r, 2);
+    HAS(r.err, "query");
+    nna_out_free(&r);
+    snprintf(url, sizeof url, "%s#x", E.base);
+    RUN(&r, KEY, "--base-url", url, "agents", "get", AGENT_1);
+    EXPECT(&r, 2);
+    nna_out_free(&r);
+    ck_assert_int_eq(emu_requests(&E), before);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("cli_ux");
+    TCase *tc = tcase_create("cli_ux");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, t_key_file_modes_warn);
+    tcase_add_test(tc, t_key_file_refuses_what_it_cannot_send);
+    tcase_add_test(tc, t_key_file_bom_and_stdin);
+    tcase_add_test(tc, t_base_url_forms);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
