@@ -21,3 +21,10 @@ TESTS += tests/cli/test_cli_ux
 tests_cli_test_cli_ux_SOURCES = tests/cli/test_cli_ux.c tests/cli/clitest.c tests/cli/clitest.h
 tests_cli_test_cli_ux_CFLAGS = $(CLI_TEST_CFLAGS)
 tests_cli_test_cli_ux_LDADD = $(CLI_TEST_LDADD)
+
+# nna batch: one output line per non-blank input line; a finished batch is not re-run.
+check_PROGRAMS += tests/cli/test_cli_batch_input
+TESTS += tests/cli/test_cli_batch_input
+tests_cli_test_cli_batch_input_SOURCES = tests/cli/test_cli_batch_input.c tests/cli/clitest.c tests/cli/clitest.h
+tests_cli_test_cli_batch_input_CFLAGS = $(CLI_TEST_CFLAGS)
+tests_cli_test_cli_batch_input_LDADD = $(CLI_TEST_LDADD)

@@ -126,6 +126,19 @@ struct batch {
     fence_info  fence;          /* tasks that existed before the batch started */
 };
 
+/* ---- the input (batch_input.c) ------------------------------------------------------ */
+
+#define BATCH_LINE_MAX (1024 * 1024)  /* bytes per input line (docs/cli.md) */
+
+/* Reads the input (PATH or "-"), one job per non-blank line (line numbers are physical;
+ * a line over BATCH_LINE_MAX or with a NUL byte is an invalid job), and its hash. 0, or
+ * -1 with errno set (nothing printed). */
+int  batch_read_input(batch *b, const char *path, char hash[24], size_t *physical_lines);
+/* Fills a job from its line's JSON text (batch.c); malformed lines become invalid. */
+void job_parse(job *j, const char *text);
+/* Marks the job invalid with a reason (copied). */
+void job_set_invalid(job *j, const char *why);
+
 /* Runs every job not yet done: submits the runs, watches them with --wait, writes each
  * output line after the journal has the task, then looks for the tasks of runs that ended
  * in doubt. Returns 0, or -1 on a local I/O failure (printed). */

@@ -22,4 +22,5 @@ tools_nna_nna_LDADD = lib/libnna.la tools/emu/libnnaemu.la $(CJSON_LIBS) $(EV_LI
 EXTRA_DIST += docs/cli.md
 # The key file, ...: one concept per file (docs/cli.md).
 tools_nna_nna_SOURCES += \
-	tools/nna/keyfile.c
+	tools/nna/keyfile.c \
+	tools/nna/batch_input.c
