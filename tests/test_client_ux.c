@@ -128,6 +128,63 @@ START_TEST(wait_and_watch_deadline_have_no_result)
 }
 END_TEST
 
+typedef struct seen {
+    char statuses[8][24];
+    int n;
+    nna_future *cancel; /* cancelled from inside the callback when set */
+} seen;
+
+static void on_status(const nna_task *t, void *ud)
+{
+    seen *s = ud;
+    if (s->n < 8) snprintf(s->statuses[s->n++], 24, "%s", nna_task_status_name(t->status));
+    if (s->cancel) nna_future_cancel(s->cancel);
+}
+
+START_TEST(wait_reports_status_changes_once_each)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    cJSON_Delete(emu_ctl(&t, "POST", "/_emu/config", "{\"task_ms\":400}", NULL));
+    nna_run_options ro;
+    nna_run_options_init(&ro);
+    ro.query = "status please";
+    nna_future *run = nna_agents_run(t.client, A1, &ro);
+    expect(&t, run, NNA_OK);
+    const nna_task *task = nna_future_result(run);
+    seen s = { .n = 0 };
+    nna_wait_options wo;
+    nna_wait_options_init(&wo);
+    wo.interval = 0.03;
+    wo.max_interval = 0.05;
+    wo.on_status = on_status;
+    wo.status_user_data = &s;
+    nna_future *f = nna_tasks_wait(t.client, task->task_id, &wo);
+    ck_assert_int_eq(s.n, 0); /* never inside the call */
+    expect(&t, f, NNA_OK);
+    nna_future_unref(f);
+    /* Many polls, one report per status: pending or running first, no repeats. */
+    ck_assert_int_ge(s.n, 1);
+    ck_assert_int_le(s.n, 2);
+    ck_assert_str_eq(s.statuses[s.n - 1], "running");
+    if (s.n == 2) ck_assert_str_eq(s.statuses[0], "pending");
+
+    /* Cancelling the wait from the callback ends it there. */
+    memset(&s, 0, sizeof s);
+    cJSON_Delete(emu_ctl(&t, "POST", "/_emu/config", "{\"task_ms\":60000}", NULL));
+    nna_future *run2 = nna_agents_run(t.client, A1, &ro);
+    expect(&t, run2, NNA_OK);
+    f = nna_tasks_wait(t.client, ((const nna_task *)nna_future_result(run2))->task_id, &wo);
+    s.cancel = f;
+    expect(&t, f, NNA_ECANCELLED);
+    ck_assert_int_eq(s.n, 1);
+    nna_future_unref(f);
+    nna_future_unref(run2);
+    nna_future_unref(run);
+    tctx_stop(&t);
+}
+END_TEST
+
 START_TEST(version_of_the_linked_library)
 {
     ck_assert_ptr_nonnull(nna_version());
@@ -144,6 +201,7 @@ static Suite *suite(void)
     tcase_add_test(tc, base_url_with_credentials_query_or_fragment_is_refused);
     tcase_add_test(tc, api_key_with_control_characters_is_refused);
     tcase_add_test(tc, wait_and_watch_deadline_have_no_result);
+    tcase_add_test(tc, wait_reports_status_changes_once_each);
     tcase_add_test(tc, version_of_the_linked_library);
     suite_add_tcase(s, tc);
     return s;

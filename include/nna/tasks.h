@@ -236,6 +236,11 @@ typedef struct nna_wait_options {
     int          fetch_summary;    /* 1 (default): GET /summary once when completed */
     nna_input_cb on_input;         /* NULL: waiting_for_input ends with NNA_EINPUT_NEEDED */
     void        *input_user_data;
+    /* Called from the loop (never inside a library call) when a poll has shown a status
+     * other than the one reported before, just before the next poll; the final status is
+     * the future's. `task` is valid only during the call. NULL (default): not called. */
+    void       (*on_status)(const nna_task *task, void *user_data);
+    void        *status_user_data;
 } nna_wait_options;
 
 void nna_wait_options_init(nna_wait_options *o);

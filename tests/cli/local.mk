@@ -20,7 +20,7 @@ check_PROGRAMS += tests/cli/test_cli_ux
 TESTS += tests/cli/test_cli_ux
 tests_cli_test_cli_ux_SOURCES = tests/cli/test_cli_ux.c tests/cli/clitest.c tests/cli/clitest.h
 tests_cli_test_cli_ux_CFLAGS = $(CLI_TEST_CFLAGS)
-tests_cli_test_cli_ux_LDADD = $(CLI_TEST_LDADD)
+tests_cli_test_cli_ux_LDADD = $(CLI_TEST_LDADD) -lutil
 
 # nna batch: one output line per non-blank input line; a finished batch is not re-run.
 check_PROGRAMS += tests/cli/test_cli_batch_input

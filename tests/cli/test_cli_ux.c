@@ -8,8 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <pty.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include "clitest.h"
 
 #define KEY "test-key"
@@ -56,6 +59,52 @@ static const char *key_file(const char *dir, const char *name, const char *p, si
     write_bytes(out, p, n, mode);
     return out;
 }
+
+/* Runs nna on a pseudo-terminal (stdin, stdout and stderr: what a user sees, merged) of
+ * 80 columns; env adds NAME=VALUE entries (NULL-terminated, may be NULL). */
+static void run_tty(nna_out *r, const char *const *env, const char *const *argv)
+{
+    const char *args[64];
+    int n = 0;
+    args[n++] = built("tools/nna/nna");
+    for (int i = 0; argv[i] && n < 63; i++) args[n++] = argv[i];
+    args[n] = NULL;
+    struct winsize ws = { .ws_row = 24, .ws_col = 80 };
+    int master;
+    pid_t pid = forkpty(&master, NULL, NULL, &ws);
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        setenv("NANONETS_BASE_URL", E.base, 1);
+        setenv("NANONETS_API_KEY", KEY, 1);
+        for (int i = 0; env && env[i]; i++) putenv((char *)env[i]);
+        execv(args[0], (char *const *)args);
+        _exit(127);
+    }
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap + 1);
+    for (;;) {
+        if (len == cap) buf = realloc(buf, (cap *= 2) + 1);
+        ssize_t k = read(master, buf + len, cap - len);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) break; /* EIO once the child has closed the terminal */
+        len += (size_t)k;
+    }
+    buf[len] = '\0';
+    close(master);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+    r->code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    r->out = buf;
+    r->out_len = len;
+    r->err = strdup("");
+    r->err_len = 0;
+}
+
+#define TTY(r, ...)                                                                      \
+    do {                                                                                 \
+        const char *a_[] = { __VA_ARGS__, NULL };                                        \
+        run_tty((r), NULL, a_);                                                          \
+    } while (0)
 
 /* ---- the key file --------------------------------------------------------------------- */
 
@@ -184,6 +233,49 @@ START_TEST(t_base_url_forms)
 }
 END_TEST
 
+/* ---- run --wait ------------------------------------------------------------------------ */
+
+START_TEST(t_run_wait_timeout_is_exit_9)
+{
+    cJSON_Delete(emu_ctl(&E, "POST", "/_emu/config", "{\"task_ms\":60000}"));
+    nna_out r;
+    RUN(&r, KEY, "run", AGENT_1, "--query", "slow one", "--wait", "--timeout", "1");
+    EXPECT(&r, 9);
+    ck_assert_str_eq(r.out, ""); /* not the pending task as if it were a result */
+    /* The task id on stderr at once, then the error as JSON (stderr is not a terminal). */
+    ck_assert_msg(strncmp(r.err, "nna: task ", 10) == 0, "%s", r.err);
+    char id[37];
+    memcpy(id, r.err + 10, 36);
+    id[36] = '\0';
+    size_t n = count_lines(r.err);
+    cJSON *e = json_line(r.err, n - 1);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_str_eq(cJSON_GetObjectItem(e, "code")->valuestring, "NNA_EDEADLINE");
+    cJSON_Delete(e);
+    nna_out_free(&r);
+    /* The id is the task's. */
+    const char *args[] = { "tasks", "get", id, NULL };
+    nna_run(&r, &E, KEY, NULL, NULL, args);
+    EXPECT(&r, 0);
+    HAS(r.out, id);
+    HASNT(r.out, "completed");
+    nna_out_free(&r);
+}
+END_TEST
+
+START_TEST(t_run_wait_shows_status_changes_on_a_terminal)
+{
+    cJSON_Delete(emu_ctl(&E, "POST", "/_emu/config", "{\"task_ms\":2500}"));
+    nna_out r;
+    TTY(&r, "run", AGENT_1, "--query", "watch me", "--wait", "--format", "json");
+    EXPECT(&r, 0);
+    HAS(r.out, " is pending; waiting for it");
+    HAS(r.out, " is running\r\n");
+    HAS(r.out, "\"completed\"");
+    nna_out_free(&r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cli_ux");
@@ -194,6 +286,8 @@ static Suite *suite(void)
     tcase_add_test(tc, t_key_file_refuses_what_it_cannot_send);
     tcase_add_test(tc, t_key_file_bom_and_stdin);
     tcase_add_test(tc, t_base_url_forms);
+    tcase_add_test(tc, t_run_wait_timeout_is_exit_9);
+    tcase_add_test(tc, t_run_wait_shows_status_changes_on_a_terminal);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -26,6 +26,8 @@ enum {
     EXIT_NETWORK = 9    /* network failure, timeout, outcome unknown */
 };
 
+enum { FORMAT_AUTO = -1, FORMAT_JSON = 0, FORMAT_TABLE = 1 };
+
 /* ---- global options and the connection ---------------------------------------------- */
 typedef struct cli {
     const char *base_url;      /* --base-url, $NANONETS_BASE_URL, or the service */
@@ -39,6 +41,8 @@ typedef struct cli {
     unsigned    backoff_len;
     int         verbose;
     int         progress;      /* -1 auto (stderr is a terminal), 0, 1 */
+    int         show_status;   /* waits report each status change on stderr */
+    int         format;        /* --format: FORMAT_AUTO (table on a terminal), JSON, TABLE */
     struct ev_loop *loop;
     nna_client *client;
 } cli;
@@ -161,6 +165,8 @@ uint64_t progress_gate_pauses(const progress *p);
 int cmd_agents(cli *c, int argc, char **argv);
 int cmd_tasks(cli *c, int argc, char **argv);
 int cmd_run(cli *c, int argc, char **argv);
+/* nna_wait_options.on_status for a terminal: "nna: task ID is STATUS" on stderr. */
+void show_task_status(const nna_task *t, void *ud);
 int cmd_batch(cli *c, int argc, char **argv);
 int cmd_demo(cli *c, int argc, char **argv);
 

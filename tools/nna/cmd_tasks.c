@@ -248,6 +248,7 @@ int wait_tasks(cli *c, const char *const *ids, int n, double timeout)
     nna_wait_options wo;
     nna_wait_options_init(&wo);
     wo.deadline = timeout;
+    if (c->show_status) wo.on_status = show_task_status;
     for (int i = 0; i < n; i++) {
         waiting *w = &ws[i];
         w->c = c;

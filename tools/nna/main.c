@@ -47,6 +47,7 @@ int main(int argc, char **argv)
     memset(&c, 0, sizeof c);
     c.deadline = -1;
     c.progress = -1;
+    c.format = FORMAT_AUTO;
     /* Writing to a closed pipe (nna ... | head) must end quietly with EPIPE, not a signal
      * in the middle of a journal write. */
     signal(SIGPIPE, SIG_IGN);

@@ -20,6 +20,8 @@ void cli_global_help(FILE *out)
 "                         (default 300; batch and demo: none; 0 = none)\n"
 "  --request-timeout S    time limit per HTTP attempt (default 30)\n"
 "  --backoff LIST         back-off base delays in seconds, e.g. 1,2,5,10,30\n"
+"  --format table|json    output as a table for people, or JSON lines (default:\n"
+"                         table on a terminal, JSON lines when piped)\n"
 "  -v, --verbose          trace each HTTP exchange on stderr (never the key)\n"
 "  --progress, --no-progress\n"
 "                         force or silence the progress bar (default: when stderr\n"
@@ -72,6 +74,13 @@ int cli_global_option(cli *c, int argc, char **argv, int *i)
         return r < 0 || parse_seconds("--request-timeout", v, &c->request_timeout) ? -1 : 1;
     if ((r = arg_value(argc, argv, i, "--backoff", &v)))
         return r < 0 || parse_backoff(c, v) ? -1 : 1;
+    if ((r = arg_value(argc, argv, i, "--format", &v))) {
+        if (r < 0) return -1;
+        if (strcmp(v, "json") == 0) c->format = FORMAT_JSON;
+        else if (strcmp(v, "table") == 0) c->format = FORMAT_TABLE;
+        else return usage_error("--format: expected table or json, got \"%s\"", v), -1;
+        return 1;
+    }
     if (arg_is(a, "-v", "--verbose")) {
         c->verbose = 1;
         return 1;
