@@ -276,6 +276,163 @@ START_TEST(t_run_wait_shows_status_changes_on_a_terminal)
 }
 END_TEST
 
+/* ---- help, typos, version, completion ------------------------------------------------ */
+
+START_TEST(t_subcommand_help_is_its_own)
+{
+    nna_out r;
+    RUN(&r, NULL, "agents", "get", "--help");
+    EXPECT(&r, 0);
+    HAS(r.out, "usage: nna agents get AGENT_ID");
+    HAS(r.out, "GET /agents/{id}");
+    HASNT(r.out, "publish");
+    HASNT(r.out, "agents create");
+    nna_out_free(&r);
+    RUN(&r, NULL, "tasks", "list", "-h");
+    EXPECT(&r, 0);
+    HAS(r.out, "usage: nna tasks list");
+    HAS(r.out, "[--created-before TS]"); /* the wrapped usage line */
+    HAS(r.out, "--agent-id ID");
+    HASNT(r.out, "POST /tasks/{id}/cancel");
+    nna_out_free(&r);
+    RUN(&r, NULL, "tasks", "summary", "--help");
+    EXPECT(&r, 0);
+    HAS(r.out, "usage: nna tasks get|summary|result|messages|cancel TASK_ID");
+    HAS(r.out, "/summary: the final answer");
+    HASNT(r.out, "tasks list");
+    nna_out_free(&r);
+}
+END_TEST
+
+START_TEST(t_did_you_mean)
+{
+    nna_out r;
+    RUN(&r, KEY, "taks", "list");
+    EXPECT(&r, 2);
+    HAS(r.err, "did you mean \\\"tasks\\\"");
+    nna_out_free(&r);
+    RUN(&r, KEY, "agents", "lsit");
+    EXPECT(&r, 2);
+    HAS(r.err, "did you mean \\\"list\\\"");
+    nna_out_free(&r);
+    RUN(&r, KEY, "tasks", "sumary", MISSING_ID);
+    EXPECT(&r, 2);
+    HAS(r.err, "did you mean \\\"summary\\\"");
+    nna_out_free(&r);
+    RUN(&r, KEY, "frobnicate");
+    EXPECT(&r, 2);
+    HASNT(r.err, "did you mean");
+    nna_out_free(&r);
+}
+END_TEST
+
+START_TEST(t_version)
+{
+    nna_out r;
+    RUN(&r, NULL, "version");
+    EXPECT(&r, 0);
+    ck_assert_msg(strncmp(r.out, "nna 0.", 6) == 0, "%s", r.out);
+    HAS(r.out, "(libnna 0.");
+    nna_out_free(&r);
+    RUN(&r, NULL, "--version");
+    EXPECT(&r, 0);
+    HAS(r.out, "libnna");
+    nna_out_free(&r);
+}
+END_TEST
+
+/* Runs the completion function in bash for the words of `line` (the last word is the one
+ * being completed) and returns what it offers (caller frees). */
+static char *complete_in_bash(const char *script, const char *line)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "bash -c '. %s; COMP_WORDS=(%s); COMP_CWORD=$((${#COMP_WORDS[@]}-1)); _nna; "
+             "echo \"${COMPREPLY[*]}\"'", script, line);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    char *buf = calloc(1, 4096);
+    size_t n = fread(buf, 1, 4095, p);
+    buf[n] = '\0';
+    ck_assert_int_eq(pclose(p), 0);
+    return buf;
+}
+
+START_TEST(t_completion_bash_and_zsh)
+{
+    const char *dir = tmpdir();
+    char script[300];
+    snprintf(script, sizeof script, "%s/nna.bash", dir);
+    nna_out r;
+    RUN(&r, NULL, "completion", "bash");
+    EXPECT(&r, 0);
+    write_file(script, r.out);
+    nna_out_free(&r);
+    char *got = complete_in_bash(script, "nna ta");
+    ck_assert_str_eq(got, "tasks\n");
+    free(got);
+    got = complete_in_bash(script, "nna --format json agents \"\"");
+    ck_assert_str_eq(got, "list get create update versions publish\n");
+    free(got);
+    got = complete_in_bash(script, "nna tasks list --created-");
+    ck_assert_str_eq(got, "--created-after --created-before\n");
+    free(got);
+    got = complete_in_bash(script, "nna --format t");
+    ck_assert_str_eq(got, "table\n");
+    free(got);
+    got = complete_in_bash(script, "nna batch --inp");
+    ck_assert_str_eq(got, "--input\n");
+    free(got);
+
+    RUN(&r, NULL, "completion", "zsh");
+    EXPECT(&r, 0);
+    HAS(r.out, "#compdef nna");
+    HAS(r.out, "bashcompinit");
+    HAS(r.out, "complete -F _nna nna");
+    nna_out_free(&r);
+    RUN(&r, NULL, "completion", "fish");
+    EXPECT(&r, 2);
+    nna_out_free(&r);
+}
+END_TEST
+
+/* ---- dates and output configs ---------------------------------------------------------- */
+
+START_TEST(t_date_only_created_after)
+{
+    nna_out r;
+    RUN(&r, KEY, "-v", "tasks", "list", "--created-after", "2026-11-01", "--created-before",
+        "2099-01-01");
+    EXPECT(&r, 0);
+    HAS(r.err, "created_after=2026-11-01T00%3A00%3A00");
+    nna_out_free(&r);
+    RUN(&r, KEY, "tasks", "list", "--created-after", "2026-13-01");
+    EXPECT(&r, 2);
+    nna_out_free(&r);
+}
+END_TEST
+
+START_TEST(t_output_config_validated_like_agents_create)
+{
+    long before = emu_requests(&E);
+    nna_out r;
+    RUN(&r, KEY, "run", AGENT_1, "--query", "x", "--output-config", "{\"schema\":\"x\"}");
+    EXPECT(&r, 2);
+    HAS(r.err, "output_schema and instructions");
+    nna_out_free(&r);
+    RUN(&r, KEY, "run", AGENT_1, "--query", "x", "--output-config",
+        "{\"output_schema\":{\"total\":\"number\"}}");
+    EXPECT(&r, 2);
+    HAS(r.err, "serialised as a string");
+    nna_out_free(&r);
+    ck_assert_int_eq(emu_requests(&E), before);
+    RUN(&r, KEY, "run", AGENT_1, "--query", "x", "--output-config",
+        "{\"output_schema\":\"{\\\"total\\\":\\\"number\\\"}\",\"instructions\":\"ISO dates\"}");
+    EXPECT(&r, 0);
+    nna_out_free(&r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cli_ux");
@@ -288,6 +445,12 @@ static Suite *suite(void)
     tcase_add_test(tc, t_base_url_forms);
     tcase_add_test(tc, t_run_wait_timeout_is_exit_9);
     tcase_add_test(tc, t_run_wait_shows_status_changes_on_a_terminal);
+    tcase_add_test(tc, t_subcommand_help_is_its_own);
+    tcase_add_test(tc, t_did_you_mean);
+    tcase_add_test(tc, t_version);
+    tcase_add_test(tc, t_completion_bash_and_zsh);
+    tcase_add_test(tc, t_date_only_created_after);
+    tcase_add_test(tc, t_output_config_validated_like_agents_create);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -126,9 +126,12 @@ void job_parse(job *j, const char *text)
     if (oc && !cJSON_IsNull(oc)) {
         cJSON *parsed = NULL;
         if (cJSON_IsString(oc)) oc = parsed = cJSON_Parse(oc->valuestring);
-        if (!cJSON_IsObject(oc)) {
+        const char *why = output_config_problem(oc);
+        if (why) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "output_config %s", why);
             cJSON_Delete(parsed);
-            job_set_invalid(j, "output_config is not a JSON object");
+            job_set_invalid(j, msg);
             goto out;
         }
         j->output_config = cJSON_PrintUnformatted(oc);

@@ -90,6 +90,17 @@ int  check_status_list(const char *opt, const char *text);
  * JSON object, or NULL (error printed). */
 char *load_json_object(const char *opt, const char *arg);
 
+/* ---- suggestions and help (suggest.c, help.c) -------------------------------------- */
+/* The candidate (NULL-terminated list) closest to a misspelled word, or NULL when none is
+ * close enough. */
+const char *suggest(const char *word, const char *const *candidates);
+/* 'unknown WHAT "word"; did you mean "x"? (see HELP)': prints it, returns EXIT_USAGE. */
+int unknown_word(const char *what, const char *word, const char *const *candidates,
+                 const char *help);
+/* The part of a command's help text about one subcommand: its usage lines and its entry
+ * (see help.c for the layout it reads), on stdout. */
+void print_sub_help(const char *help, const char *cmd, const char *sub);
+
 /* ---- the API key (keyfile.c) ------------------------------------------------------- */
 /* The key in the first line of PATH ("-" = standard input), or NULL (error printed). An
  * empty string when the line is empty. Caller wipes and frees. */
@@ -97,6 +108,10 @@ char *key_from_file(const char *path);
 /* Refuses a key with control characters, blanks, NUL or over 4096 bytes: EXIT_OK or
  * EXIT_USAGE (printed; `source` names where the key came from). */
 int   key_check(const char *key, const char *source);
+
+/* Why a TaskOutputConfig is not one (only output_schema and instructions, both strings):
+ * a phrase to follow its name ("is not a JSON object"), or NULL when it is (args.c). */
+const char *output_config_problem(const cJSON *oc);
 
 /* ---- small utilities (util.c) ------------------------------------------------------- */
 typedef struct strbuf {
@@ -169,5 +184,6 @@ int cmd_run(cli *c, int argc, char **argv);
 void show_task_status(const nna_task *t, void *ud);
 int cmd_batch(cli *c, int argc, char **argv);
 int cmd_demo(cli *c, int argc, char **argv);
+int cmd_completion(int argc, char **argv);
 
 #endif

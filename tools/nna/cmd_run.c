@@ -96,6 +96,15 @@ int cmd_run(cli *c, int argc, char **argv)
         goto out;
     }
     if (oc_arg && !(oc = load_json_object("--output-config", oc_arg))) goto out;
+    if (oc) {
+        cJSON *j = cJSON_Parse(oc);
+        const char *why = output_config_problem(j);
+        cJSON_Delete(j);
+        if (why) {
+            usage_error("--output-config %s", why);
+            goto out;
+        }
+    }
     if ((rc = cli_connect(c, NULL)) != EXIT_OK) goto out;
 
     nna_run_options ro;

@@ -23,4 +23,7 @@ EXTRA_DIST += docs/cli.md
 # The key file, ...: one concept per file (docs/cli.md).
 tools_nna_nna_SOURCES += \
 	tools/nna/keyfile.c \
-	tools/nna/batch_input.c
+	tools/nna/batch_input.c \
+	tools/nna/suggest.c \
+	tools/nna/help.c \
+	tools/nna/completion.c
