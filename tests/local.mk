@@ -25,3 +25,7 @@ TESTS += tests/readme.sh
 # The shared libraries export only the public API.
 dist_check_SCRIPTS += tests/exports.sh
 TESTS += tests/exports.sh
+# Installing into a prefix (make install prefix=, ./configure --prefix=) gives a working nna,
+# nna.pc and man pages.
+dist_check_SCRIPTS += tests/install.sh
+TESTS += tests/install.sh
