@@ -6,7 +6,10 @@
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include "clitest.h"
 
 #define KEY "test-key"
@@ -158,6 +161,50 @@ START_TEST(t_finished_batch_is_not_run_twice)
 }
 END_TEST
 
+START_TEST(t_ctrl_c_says_how_to_resume)
+{
+    char in[256], out[256], err[300], so[300];
+    paths(in, out);
+    snprintf(err, sizeof err, "%s.err", out);
+    snprintf(so, sizeof so, "%s.stdout", out);
+    /* 400 runs at 40 requests/s: ten seconds, stopped after one. */
+    cJSON_Delete(emu_ctl(&E, "POST", "/_emu/config", "{\"rate\":40,\"burst\":5}"));
+    FILE *f = fopen(in, "w");
+    for (int i = 1; i <= 400; i++)
+        fprintf(f, "{\"agent_id\":\"" AGENT_1 "\",\"query\":\"interrupted %d\"}\n", i);
+    fclose(f);
+    const char *args[] = { "batch", "--input", in, "--output", out, NULL };
+    pid_t pid = nna_spawn(&E, KEY, args, so, err);
+    sleep_s(1.5);
+    ck_assert_int_eq(kill(pid, SIGINT), 0);
+    int st;
+    double t0 = now_s();
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+    ck_assert_msg(now_s() - t0 < 5, "took %.1f s to stop", now_s() - t0);
+    ck_assert(WIFEXITED(st));
+    ck_assert_int_eq(WEXITSTATUS(st), 130);
+    char *e = read_file(err, NULL);
+    ck_assert_msg(strstr(e, "batch stopped (Ctrl-C)") && strstr(e, "--resume") &&
+                  strstr(e, out), "%s", e);
+    free(e);
+    char *o = read_file(out, NULL);
+    size_t partial = count_lines(o);
+    free(o);
+    ck_assert_msg(partial > 0 && partial < 400, "%zu lines", partial);
+
+    /* Resumed as told: every line once, no task twice. */
+    cJSON_Delete(emu_ctl(&E, "POST", "/_emu/config", "{\"rate\":0}"));
+    nna_out r;
+    RUN(&r, "batch", "--input", in, "--output", out, "--resume");
+    EXPECT(&r, 0);
+    nna_out_free(&r);
+    o = read_file(out, NULL);
+    ck_assert_uint_eq(count_lines(o), 400);
+    free(o);
+    ck_assert_int_eq(emu_tasks_of(&E, AGENT_1), 400);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cli_batch_input");
@@ -167,6 +214,7 @@ static Suite *suite(void)
     tcase_add_test(tc, t_nul_lines_get_an_output_line);
     tcase_add_test(tc, t_overlong_line_is_invalid_and_not_sent);
     tcase_add_test(tc, t_finished_batch_is_not_run_twice);
+    tcase_add_test(tc, t_ctrl_c_says_how_to_resume);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -454,7 +454,7 @@ static int pump(batch *b)
     if (flush(b)) return -1;
     while (b->active > 0 || b->next < b->njobs) {
         cli_turn(b->c);
-        if (flush(b)) return -1;
+        if (flush(b) || b->interrupted) return -1;
         update_progress(b);
     }
     return 0;
@@ -632,6 +632,8 @@ int cmd_batch(cli *c, int argc, char **argv)
     b.run_deadline = c->deadline >= 0 ? c->deadline : 0;
     journal_state js;
     memset(&js, 0, sizeof js);
+    ev_signal sigs[2];
+    memset(sigs, 0, sizeof sigs);
     unsigned char *done = NULL;
     size_t nlines = 0;
     char hash[24];
@@ -763,8 +765,14 @@ int cmd_batch(cli *c, int argc, char **argv)
         for (size_t i = 0; i < b.njobs; i++)
             if (b.jobs[i].state == J_INDOUBT) b.jobs[i].state = J_TODO;
     }
+    batch_interrupt_watch(&b, sigs);
     if (batch_execute(&b) != 0) {
         rc = EXIT_USAGE;
+        if (b.interrupted) {
+            progress_finish(b.prog);
+            batch_interrupt_report(&b, in_path, out_path);
+            rc = 128 + b.interrupted;
+        }
         goto out;
     }
     if (b.jr) {
@@ -779,6 +787,7 @@ int cmd_batch(cli *c, int argc, char **argv)
             if (b.jobs[i].state == J_DONE && !b.jobs[i].ok) rc = b.jobs[i].exit_code ? b.jobs[i].exit_code : EXIT_TASK;
 out:
     b.io_failed = 1; /* from here on callbacks only release */
+    batch_interrupt_stop(&b, sigs);
     progress_free(b.prog);
     b.prog = NULL;
     if (b.watch) nna_watch_free(b.watch);

@@ -124,6 +124,7 @@ struct batch {
     batch_stats st;
     double      offset_lb;      /* lower bound of (server clock - local clock), or NAN */
     fence_info  fence;          /* tasks that existed before the batch started */
+    int         interrupted;    /* the signal that stops the batch (interrupt.c), or 0 */
 };
 
 /* ---- the input (batch_input.c) ------------------------------------------------------ */
@@ -155,6 +156,15 @@ void job_task_known(job *j, const char *task_id, const char *agent_id, const cha
 void job_emit(job *j, cJSON *line);
 /* {"line": N, "id": ...} */
 cJSON *job_line(const job *j);
+
+/* ---- Ctrl-C (interrupt.c) ------------------------------------------------------------ */
+
+/* Starts SIGINT and SIGTERM watchers (sigs[2], owned by the caller) that set
+ * b->interrupted; batch_execute then returns -1 at the next loop turn. */
+void batch_interrupt_watch(batch *b, ev_signal *sigs);
+void batch_interrupt_stop(batch *b, ev_signal *sigs);
+/* What was done and how to continue, on stderr. */
+void batch_interrupt_report(const batch *b, const char *in_path, const char *out_path);
 
 /* ---- finding tasks of runs in doubt (adopt.c) --------------------------------------- */
 

@@ -31,4 +31,5 @@ tools_nna_nna_SOURCES += \
 	tools/nna/batch_input.c \
 	tools/nna/suggest.c \
 	tools/nna/help.c \
-	tools/nna/completion.c
+	tools/nna/completion.c \
+	tools/nna/interrupt.c
