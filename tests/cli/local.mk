@@ -28,3 +28,10 @@ TESTS += tests/cli/test_cli_batch_input
 tests_cli_test_cli_batch_input_SOURCES = tests/cli/test_cli_batch_input.c tests/cli/clitest.c tests/cli/clitest.h
 tests_cli_test_cli_batch_input_CFLAGS = $(CLI_TEST_CFLAGS)
 tests_cli_test_cli_batch_input_LDADD = $(CLI_TEST_LDADD)
+
+# The progress line's text and rate smoothing (pure).
+check_PROGRAMS += tests/cli/test_progress_line
+TESTS += tests/cli/test_progress_line
+tests_cli_test_progress_line_SOURCES = tests/cli/test_progress_line.c tools/nna/progress_line.c
+tests_cli_test_progress_line_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -I$(top_srcdir)/tools/nna
+tests_cli_test_progress_line_LDADD = $(CHECK_LIBS) $(M_LIBS)

@@ -433,6 +433,99 @@ START_TEST(t_output_config_validated_like_agents_create)
 }
 END_TEST
 
+/* ---- output for people ----------------------------------------------------------------- */
+
+START_TEST(t_format_table_and_plain_errors)
+{
+    const char *args1[] = { "run", AGENT_1, "--query", "first of two", NULL };
+    const char *args2[] = { "run", AGENT_1, "--query", "second of two", NULL };
+    nna_out r;
+    nna_run(&r, &E, KEY, NULL, NULL, args1);
+    nna_out_free(&r);
+    nna_run(&r, &E, KEY, NULL, NULL, args2);
+    nna_out_free(&r);
+    RUN(&r, KEY, "--format", "table", "tasks", "list");
+    EXPECT(&r, 0);
+    ck_assert_msg(strncmp(r.out, "TASK_ID ", 8) == 0, "%s", r.out);
+    ck_assert_uint_eq(count_lines(r.out), 3);
+    HAS(r.out, "second of two");
+    HASNT(r.out, "{\"");
+    nna_out_free(&r);
+    /* One value: key  value lines. */
+    RUN(&r, KEY, "agents", "get", AGENT_1, "--format", "table");
+    EXPECT(&r, 0);
+    HAS(r.out, "\nname ");
+    HAS(r.out, "Invoice Extractor");
+    nna_out_free(&r);
+    /* Errors in plain words with --format table. */
+    RUN(&r, KEY, "--format", "table", "tasks", "get", MISSING_ID);
+    EXPECT(&r, 4);
+    ck_assert_msg(strncmp(r.err, "nna: ", 5) == 0 && !strchr(r.err, '{'), "%s", r.err);
+    nna_out_free(&r);
+    /* Piped without --format: JSON lines, JSON errors (as before). */
+    RUN(&r, KEY, "tasks", "list");
+    EXPECT(&r, 0);
+    ck_assert_msg(r.out[0] == '{', "%s", r.out);
+    nna_out_free(&r);
+    RUN(&r, KEY, "--format", "xml", "tasks", "list");
+    EXPECT(&r, 2);
+    nna_out_free(&r);
+}
+END_TEST
+
+START_TEST(t_terminal_gets_tables_and_sentences)
+{
+    nna_out r;
+    TTY(&r, "run", AGENT_1, "--query", "on a terminal");
+    EXPECT(&r, 0);
+    HAS(r.out, "task_id ");
+    HASNT(r.out, "{\"task_id\"");
+    nna_out_free(&r);
+    TTY(&r, "tasks", "get", MISSING_ID);
+    EXPECT(&r, 4);
+    HAS(r.out, "nna: ");
+    HASNT(r.out, "{\"error\"");
+    nna_out_free(&r);
+    TTY(&r, "--format", "json", "tasks", "list");
+    EXPECT(&r, 0);
+    HAS(r.out, "{\"task_id\"");
+    nna_out_free(&r);
+}
+END_TEST
+
+/* A batch on a terminal: every progress redraw fits 80 columns, and the summary is a table
+ * naming the results and the journal. */
+START_TEST(t_batch_on_a_terminal)
+{
+    const char *dir = tmpdir();
+    char in[256], out[256];
+    snprintf(in, sizeof in, "%s/in.jsonl", dir);
+    snprintf(out, sizeof out, "%s/out.jsonl", dir);
+    cJSON_Delete(emu_ctl(&E, "POST", "/_emu/config", "{\"rate\":60,\"burst\":5,\"task_ms\":400}"));
+    FILE *f = fopen(in, "w");
+    for (int i = 1; i <= 120; i++)
+        fprintf(f, "{\"agent_id\":\"" AGENT_1 "\",\"query\":\"terminal %d\"}\n", i);
+    fclose(f);
+    nna_out r;
+    TTY(&r, "batch", "--input", in, "--output", out, "--wait");
+    EXPECT(&r, 0);
+    int redraws = 0;
+    for (char *p = r.out; (p = strstr(p, "\r\033[K")); p += 4) {
+        size_t n = strcspn(p + 4, "\r\n");
+        ck_assert_msg(n < 80, "a progress line of %zu columns: %.*s", n, (int)n, p + 4);
+        redraws++;
+    }
+    ck_assert_int_ge(redraws, 3);
+    HAS(r.out, "queued ");
+    HAS(r.out, "elapsed ");
+    HAS(r.out, "results           ");
+    HAS(r.out, out);
+    HAS(r.out, "journal ");
+    HASNT(r.out, "{\"batch\"");
+    nna_out_free(&r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cli_ux");
@@ -451,6 +544,9 @@ static Suite *suite(void)
     tcase_add_test(tc, t_completion_bash_and_zsh);
     tcase_add_test(tc, t_date_only_created_after);
     tcase_add_test(tc, t_output_config_validated_like_agents_create);
+    tcase_add_test(tc, t_format_table_and_plain_errors);
+    tcase_add_test(tc, t_terminal_gets_tables_and_sentences);
+    tcase_add_test(tc, t_batch_on_a_terminal);
     suite_add_tcase(s, tc);
     return s;
 }

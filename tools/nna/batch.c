@@ -446,6 +446,7 @@ static void update_progress(batch *b)
     if (!b->prog) return;
     progress_done(b->prog, b->st.ok + b->st.failed + b->st.skipped, b->st.failed);
     progress_created(b->prog, b->st.created + b->st.skipped);
+    progress_queued(b->prog, b->runs_inflight + (b->njobs - b->next));
 }
 
 static int pump(batch *b)
@@ -542,6 +543,7 @@ static int repair_output(const char *path, unsigned char *done, size_t nlines)
 
 static void summary_line(batch *b, double elapsed)
 {
+    if (batch_summary_table(b, elapsed)) return;
     nna_workspace_counters k;
     memset(&k, 0, sizeof k);
     if (b->c->client) nna_workspace_counters_get(nna_client_workspace(b->c->client), &k);
@@ -629,6 +631,8 @@ int cmd_batch(cli *c, int argc, char **argv)
     b.fence.w0 = NAN;
     b.timeout = timeout;
     b.label = "batch";
+    b.out_path = out_path;
+    b.journal_path = jpath;
     b.run_deadline = c->deadline >= 0 ? c->deadline : 0;
     journal_state js;
     memset(&js, 0, sizeof js);

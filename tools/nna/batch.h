@@ -125,6 +125,8 @@ struct batch {
     double      offset_lb;      /* lower bound of (server clock - local clock), or NAN */
     fence_info  fence;          /* tasks that existed before the batch started */
     int         interrupted;    /* the signal that stops the batch (interrupt.c), or 0 */
+    const char *out_path;       /* for the summary; NULL or "-": standard output */
+    const char *journal_path;   /* NULL: none */
 };
 
 /* ---- the input (batch_input.c) ------------------------------------------------------ */
@@ -156,6 +158,10 @@ void job_task_known(job *j, const char *task_id, const char *agent_id, const cha
 void job_emit(job *j, cJSON *line);
 /* {"line": N, "id": ...} */
 cJSON *job_line(const job *j);
+
+/* The summary as a table on stderr when it is a terminal or --format table: 1, else 0
+ * (batch_summary.c). */
+int  batch_summary_table(const batch *b, double elapsed);
 
 /* ---- Ctrl-C (interrupt.c) ------------------------------------------------------------ */
 

@@ -164,6 +164,19 @@ cJSON *wait_line(const nna_future *f);
  * failure in argument order (1 for a task that failed, stopped or waits). */
 int wait_tasks(cli *c, const char *const *ids, int n, double timeout);
 
+/* ---- output for people (table.c) --------------------------------------------------- */
+/* Chooses table output (--format table, or a terminal without --format). 1 when on. */
+int  table_begin(const cli *c);
+/* Takes a copy of a value to print when table output is on: 1, else 0 (print the line). */
+int  table_collect(const cJSON *j);
+/* Prints what was collected: one value as "key  value" lines, several as a table. */
+void table_end(void);
+/* Errors as one plain sentence: on (1), off (0), or -1 (when stderr is a terminal). */
+void errors_plain_set(int on);
+/* Prints an error object ({"error", "status", "code", ...}) as a sentence on stderr when
+ * plain errors are on: 1, else 0 (print the JSON line). */
+int  errors_plain_print(const cJSON *e);
+
 /* ---- progress bar (progress.c) ------------------------------------------------------ */
 typedef struct progress progress;
 /* Shows a bar on stderr when enabled (mode -1: when stderr is a terminal). Installs the
@@ -171,6 +184,7 @@ typedef struct progress progress;
 progress *progress_new(cli *c, const char *label, size_t total, int mode);
 void progress_done(progress *p, size_t done, size_t failed); /* counts so far */
 void progress_created(progress *p, size_t n);          /* tasks known to exist */
+void progress_queued(progress *p, size_t runs);        /* runs not created yet */
 /* Clears the bar (leaves the terminal clean for the final summary line). */
 void progress_finish(progress *p);
 void progress_free(progress *p);

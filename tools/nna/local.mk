@@ -32,4 +32,7 @@ tools_nna_nna_SOURCES += \
 	tools/nna/suggest.c \
 	tools/nna/help.c \
 	tools/nna/completion.c \
-	tools/nna/interrupt.c
+	tools/nna/interrupt.c \
+	tools/nna/table.c \
+	tools/nna/batch_summary.c \
+	tools/nna/progress_line.c tools/nna/progress_line.h

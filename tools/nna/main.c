@@ -101,6 +101,7 @@ int main(int argc, char **argv)
         rc = unknown_word("command", cmd, commands, "nna --help");
     }
     cli_disconnect(&c);
+    table_end();
     fflush(stdout);
     return rc;
 }

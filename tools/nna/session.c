@@ -79,6 +79,7 @@ int cli_global_option(cli *c, int argc, char **argv, int *i)
         if (strcmp(v, "json") == 0) c->format = FORMAT_JSON;
         else if (strcmp(v, "table") == 0) c->format = FORMAT_TABLE;
         else return usage_error("--format: expected table or json, got \"%s\"", v), -1;
+        errors_plain_set(c->format == FORMAT_TABLE); /* json: errors as JSON too */
         return 1;
     }
     if (arg_is(a, "-v", "--verbose")) {
@@ -178,6 +179,7 @@ int cli_connect(cli *c, const char *key)
     const char *base = c->base_url ? c->base_url : getenv("NANONETS_BASE_URL");
     if (!base || !*base) base = NNA_DEFAULT_BASE_URL;
     if (check_base_url(base) != EXIT_OK) return EXIT_USAGE;
+    table_begin(c);
     c->loop = ev_loop_new(EVFLAG_AUTO);
     if (!c->loop) return report_error(NNA_ENOMEM, 0, "cannot create the event loop");
     nna_client_options o;
