@@ -526,6 +526,72 @@ START_TEST(t_batch_on_a_terminal)
 }
 END_TEST
 
+/* ---- the configuration file ------------------------------------------------------------ */
+
+START_TEST(t_config_file_and_profiles)
+{
+    const char *home = tmpdir();
+    char dir[300], cfg[400], key[300], text[2048], homev[320];
+    snprintf(dir, sizeof dir, "%s/.config/nna", home);
+    snprintf(cfg, sizeof cfg, "%s/config.toml", dir);
+    snprintf(key, sizeof key, "%s/key", home);
+    snprintf(homev, sizeof homev, "HOME=%s", home);
+    char mk[400];
+    snprintf(mk, sizeof mk, "mkdir -p %s", dir);
+    ck_assert_int_eq(system(mk), 0);
+    write_bytes(key, "test-key\n", 9, 0600);
+    snprintf(text, sizeof text,
+             "# defaults\n"
+             "base_url = \"%s\"\n"
+             "api_key_file = \"~/key\"\n"
+             "format = \"table\"\n"
+             "\n[profile.down]\n"
+             "base_url = \"http://127.0.0.1:1\"   # nothing listens\n"
+             "deadline = 1\n"
+             "[profile.json]\n"
+             "format = \"json\"\n", E.base);
+    write_file(cfg, text);
+    const char *env[] = { homev, "XDG_CONFIG_HOME=", "NNA_CONFIG=", "NNA_PROFILE=", NULL };
+    nna_out r;
+    /* No key and no URL in the environment: all from the file; its format too. */
+    const char *a1[] = { "agents", "get", AGENT_1, NULL };
+    nna_run(&r, NULL, NULL, env, NULL, a1);
+    EXPECT(&r, 0);
+    HAS(r.out, "Invoice Extractor");
+    ck_assert_msg(r.out[0] != '{', "not a table: %s", r.out);
+    nna_out_free(&r);
+    /* The command line beats the file. */
+    const char *a2[] = { "agents", "get", AGENT_1, "--format", "json", NULL };
+    nna_run(&r, NULL, NULL, env, NULL, a2);
+    EXPECT(&r, 0);
+    ck_assert_msg(r.out[0] == '{', "%s", r.out);
+    nna_out_free(&r);
+    /* A profile beats the environment: NANONETS_BASE_URL (the emulator) is not used. */
+    const char *a3[] = { "--profile", "down", "agents", "get", AGENT_1, NULL };
+    nna_run(&r, &E, NULL, env, NULL, a3);
+    EXPECT(&r, 9);
+    nna_out_free(&r);
+    const char *a4[] = { "--profile", "json", "agents", "get", AGENT_1, NULL };
+    nna_run(&r, NULL, NULL, env, NULL, a4);
+    EXPECT(&r, 0);
+    ck_assert_msg(r.out[0] == '{', "%s", r.out);
+    nna_out_free(&r);
+    /* An unknown profile, an unknown setting: refused with the place. */
+    const char *a5[] = { "--profile", "nope", "agents", "get", AGENT_1, NULL };
+    nna_run(&r, NULL, NULL, env, NULL, a5);
+    EXPECT(&r, 2);
+    HAS(r.err, "profile");
+    HAS(r.err, "nope");
+    nna_out_free(&r);
+    write_file(cfg, "base_url = \"http://x\"\napi_kee_file = \"k\"\n");
+    nna_run(&r, NULL, NULL, env, NULL, a1);
+    EXPECT(&r, 2);
+    HAS(r.err, "config.toml:2");
+    HAS(r.err, "api_kee_file");
+    nna_out_free(&r);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cli_ux");
@@ -547,6 +613,7 @@ static Suite *suite(void)
     tcase_add_test(tc, t_format_table_and_plain_errors);
     tcase_add_test(tc, t_terminal_gets_tables_and_sentences);
     tcase_add_test(tc, t_batch_on_a_terminal);
+    tcase_add_test(tc, t_config_file_and_profiles);
     suite_add_tcase(s, tc);
     return s;
 }

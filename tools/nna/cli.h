@@ -43,6 +43,7 @@ typedef struct cli {
     int         progress;      /* -1 auto (stderr is a terminal), 0, 1 */
     int         show_status;   /* waits report each status change on stderr */
     int         format;        /* --format: FORMAT_AUTO (table on a terminal), JSON, TABLE */
+    const char *profile;       /* --profile NAME of the configuration file */
     struct ev_loop *loop;
     nna_client *client;
 } cli;
@@ -100,6 +101,13 @@ int unknown_word(const char *what, const char *word, const char *const *candidat
 /* The part of a command's help text about one subcommand: its usage lines and its entry
  * (see help.c for the layout it reads), on stdout. */
 void print_sub_help(const char *help, const char *cmd, const char *sub);
+
+/* ---- the configuration file (config.c) --------------------------------------------- */
+/* Fills the settings still unset from ~/.config/nna/config.toml (see config.c for the
+ * precedence). EXIT_OK, or EXIT_USAGE (printed) for a bad file or an unknown profile. */
+int  config_apply(cli *c);
+/* Frees the strings the configuration handed to the cli struct. */
+void config_free(void);
 
 /* ---- the API key (keyfile.c) ------------------------------------------------------- */
 /* The key in the first line of PATH ("-" = standard input), or NULL (error printed). An

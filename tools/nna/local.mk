@@ -35,4 +35,5 @@ tools_nna_nna_SOURCES += \
 	tools/nna/interrupt.c \
 	tools/nna/table.c \
 	tools/nna/batch_summary.c \
-	tools/nna/progress_line.c tools/nna/progress_line.h
+	tools/nna/progress_line.c tools/nna/progress_line.h \
+	tools/nna/config.c

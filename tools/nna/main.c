@@ -39,7 +39,10 @@ static void usage(FILE *out)
 "7 still rate-limited (429), 8 server error (5xx), 9 network, timeout or outcome\n"
 "unknown.\n"
 "\n"
-"Environment: NANONETS_API_KEY, NANONETS_BASE_URL.\n"
+"Environment: NANONETS_API_KEY, NANONETS_BASE_URL, NNA_PROFILE, NNA_CONFIG.\n"
+"Configuration: ~/.config/nna/config.toml (base_url, api_key_file, format, ... and\n"
+"[profile.NAME] sections); options beat a chosen profile, which beats the environment,\n"
+"which beats the file's top level.\n"
 "See 'nna COMMAND --help' and docs/cli.md.\n", out);
 }
 

@@ -20,6 +20,7 @@ void cli_global_help(FILE *out)
 "                         (default 300; batch and demo: none; 0 = none)\n"
 "  --request-timeout S    time limit per HTTP attempt (default 30)\n"
 "  --backoff LIST         back-off base delays in seconds, e.g. 1,2,5,10,30\n"
+"  --profile NAME         settings of [profile.NAME] in ~/.config/nna/config.toml\n"
 "  --format table|json    output as a table for people, or JSON lines (default:\n"
 "                         table on a terminal, JSON lines when piped)\n"
 "  -v, --verbose          trace each HTTP exchange on stderr (never the key)\n"
@@ -74,6 +75,11 @@ int cli_global_option(cli *c, int argc, char **argv, int *i)
         return r < 0 || parse_seconds("--request-timeout", v, &c->request_timeout) ? -1 : 1;
     if ((r = arg_value(argc, argv, i, "--backoff", &v)))
         return r < 0 || parse_backoff(c, v) ? -1 : 1;
+    if ((r = arg_value(argc, argv, i, "--profile", &v))) {
+        if (r < 0) return -1;
+        c->profile = v;
+        return 1;
+    }
     if ((r = arg_value(argc, argv, i, "--format", &v))) {
         if (r < 0) return -1;
         if (strcmp(v, "json") == 0) c->format = FORMAT_JSON;
@@ -170,6 +176,7 @@ static void on_trace(const nna_trace *t, void *ud)
 
 int cli_connect(cli *c, const char *key)
 {
+    if (!key && config_apply(c) != EXIT_OK) return EXIT_USAGE;
     if (key) {
         c->api_key = xstrdup(key);
     } else {
@@ -210,6 +217,7 @@ static void on_closed(void *ud) { *(int *)ud = 1; }
 
 void cli_disconnect(cli *c)
 {
+    config_free();
     if (c->client) {
         int closed = 0;
         nna_client_shutdown(c->client, NNA_SHUTDOWN_CANCEL, on_closed, &closed);
