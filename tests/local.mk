@@ -29,3 +29,9 @@ TESTS += tests/exports.sh
 # nna.pc and man pages.
 dist_check_SCRIPTS += tests/install.sh
 TESTS += tests/install.sh
+# The programs of docs/embedding.md keep compiling.
+dist_check_SCRIPTS += tests/embedding.sh
+TESTS += tests/embedding.sh
+# The docs cite only what ships and list every exit code.
+dist_check_SCRIPTS += tests/docs.sh
+TESTS += tests/docs.sh

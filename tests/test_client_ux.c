@@ -185,6 +185,61 @@ START_TEST(wait_reports_status_changes_once_each)
 }
 END_TEST
 
+START_TEST(watch_settled_future_says_when_all_is_done)
+{
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    cJSON_Delete(emu_ctl(&t, "POST", "/_emu/config", "{\"task_ms\":300}", NULL));
+    nna_watch_options o;
+    nna_watch_options_init(&o);
+    o.interval = 0.05;
+    o.max_interval = 0.1;
+    nna_watch *w;
+    ck_assert_int_eq(nna_watch_new(t.client, &o, &w), NNA_OK);
+    /* Nothing watched: settled at once. */
+    nna_future *all = nna_watch_settled(w);
+    expect(&t, all, NNA_OK);
+    ck_assert_ptr_null(nna_future_error(all));
+    nna_future_unref(all);
+
+    nna_run_options ro;
+    nna_run_options_init(&ro);
+    nna_future *tasks[3];
+    const char *queries[3] = { "one", "please FAIL", "three" };
+    for (int i = 0; i < 3; i++) {
+        ro.query = queries[i];
+        nna_future *run = nna_agents_run(t.client, A1, &ro);
+        expect(&t, run, NNA_OK);
+        tasks[i] = nna_watch_add_task(w, nna_future_result(run));
+        nna_future_unref(run);
+    }
+    all = nna_watch_settled(w);
+    nna_future *again = nna_watch_settled(w);
+    ck_assert_ptr_eq(all, again);
+    nna_future_unref(again);
+    expect(&t, all, NNA_OK);
+    for (int i = 0; i < 3; i++) {
+        ck_assert(nna_future_done(tasks[i]));
+        nna_future_unref(tasks[i]);
+    }
+    nna_future_unref(all);
+
+    /* Freeing the watch ends a waiting one with NNA_ECANCELLED. */
+    cJSON_Delete(emu_ctl(&t, "POST", "/_emu/config", "{\"task_ms\":60000}", NULL));
+    ro.query = "long";
+    nna_future *run = nna_agents_run(t.client, A1, &ro);
+    expect(&t, run, NNA_OK);
+    nna_future *one = nna_watch_add_task(w, nna_future_result(run));
+    all = nna_watch_settled(w);
+    nna_watch_free(w);
+    expect(&t, all, NNA_ECANCELLED);
+    nna_future_unref(all);
+    nna_future_unref(one);
+    nna_future_unref(run);
+    tctx_stop(&t);
+}
+END_TEST
+
 START_TEST(version_of_the_linked_library)
 {
     ck_assert_ptr_nonnull(nna_version());
@@ -202,6 +257,7 @@ static Suite *suite(void)
     tcase_add_test(tc, api_key_with_control_characters_is_refused);
     tcase_add_test(tc, wait_and_watch_deadline_have_no_result);
     tcase_add_test(tc, wait_reports_status_changes_once_each);
+    tcase_add_test(tc, watch_settled_future_says_when_all_is_done);
     tcase_add_test(tc, version_of_the_linked_library);
     suite_add_tcase(s, tc);
     return s;
