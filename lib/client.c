@@ -9,6 +9,7 @@
 #include "reconcile.h"
 #include "jsonspan.h"
 #include "reply_limits.h"
+#include "url.h"
 
 void nna_client_options_init(nna_client_options *o)
 {
@@ -76,23 +77,12 @@ nna_future *nna_client_failed(nna_client *c, nna_status st, const char *error)
 
 /* ---- creation --------------------------------------------------------------------- */
 
-static char *api_base(const char *base)
-{
-    size_t n = strlen(base);
-    while (n > 0 && base[n - 1] == '/') n--;
-    char *out = malloc(n + sizeof "/api/v1");
-    if (!out) return NULL;
-    memcpy(out, base, n);
-    memcpy(out + n, "/api/v1", sizeof "/api/v1");
-    return out;
-}
-
 static nna_status check_options(const nna_client_options *o)
 {
     if (!o || !o->api_key || !o->api_key[0]) return NNA_EINVAL;
-    if (!o->base_url || (strncmp(o->base_url, "http://", 7) != 0 &&
-                         strncmp(o->base_url, "https://", 8) != 0)) return NNA_EINVAL;
-    if (strpbrk(o->api_key, "\r\n")) return NNA_EINVAL; /* would split the header */
+    if (!nna_base_url_valid(o->base_url)) return NNA_EINVAL;
+    for (const unsigned char *k = (const unsigned char *)o->api_key; *k; k++)
+        if (*k < ' ' || *k == 0x7f) return NNA_EINVAL; /* would split or corrupt the header */
     if (o->backoff_len > 8 || o->max_attempts == 0) return NNA_EINVAL;
     return NNA_OK;
 }
@@ -140,7 +130,7 @@ nna_status nna_client_new_custom(const nna_loop_ops *ops, void *backend,
     copy_policy(c, o);
     nna_rng_seed(&c->rng, o->seed ? o->seed : nna_rng_os_seed());
     nna_timer_init(&c->dq_timer, run_deferred, c);
-    c->api_base = api_base(o->base_url);
+    c->api_base = nna_api_base(o->base_url);
     c->key = strdup(o->api_key);
     nna_transport_options to = {
         .api_key = o->api_key,

@@ -48,3 +48,6 @@ lib_libnna_test_la_SOURCES = lib/loop_ev.c
 lib_libnna_test_la_CFLAGS = $(lib_libnna_la_CFLAGS)
 lib_libnna_test_la_LIBADD = lib/libnnacore.la $(EV_LIBS)
 include lib/uv.mk
+
+# nna_version(): the linked library's version.
+lib_libnnacore_la_SOURCES += lib/version.c

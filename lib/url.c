@@ -2,6 +2,7 @@
  * and '/', which a server would otherwise read as something else. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "url.h"
 
 static int unreserved(unsigned char c)
@@ -56,5 +57,34 @@ char *nna_query_build(const char *const *kv)
         p = encode_into(p, kv[i + 1]);
     }
     *p = '\0';
+    return out;
+}
+
+int nna_base_url_valid(const char *base)
+{
+    size_t skip;
+    if (!base) return 0;
+    if (strncasecmp(base, "http://", 7) == 0) skip = 7;
+    else if (strncasecmp(base, "https://", 8) == 0) skip = 8;
+    else return 0;
+    for (const unsigned char *p = (const unsigned char *)base; *p; p++)
+        if (*p <= ' ' || *p == 0x7f || *p == '?' || *p == '#') return 0;
+    const char *host = base + skip;
+    size_t authority = strcspn(host, "/");
+    if (authority == 0) return 0;
+    return memchr(host, '@', authority) == NULL;
+}
+
+char *nna_api_base(const char *base)
+{
+    static const char suffix[] = "/api/v1";
+    size_t n = strlen(base);
+    while (n > 0 && base[n - 1] == '/') n--;
+    size_t keep = sizeof suffix - 1;
+    int has = n >= keep && memcmp(base + n - keep, suffix, keep) == 0;
+    char *out = malloc(n + sizeof suffix);
+    if (!out) return NULL;
+    memcpy(out, base, n);
+    memcpy(out + n, has ? "" : suffix, has ? 1 : sizeof suffix);
     return out;
 }

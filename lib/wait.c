@@ -37,7 +37,8 @@ typedef struct waiter {
     cJSON            *messages;   /* the list the question comes from (ASK) */
     char             *asked_id;   /* id of the question last answered */
     int               stopping;   /* the caller chose cancel: poll on until stopped */
-    int               in_cb;      /* the input callback is on the stack */
+    int               in_cb;      /* the input or status callback is on the stack */
+    int               reported;   /* 1 + the task status last given to on_status; 0 none */
     int               over;
 } waiter;
 
@@ -75,7 +76,10 @@ static void finish(waiter *w, nna_status st, const char *error)
     nna_future *r = w->req;
     w->req = NULL;
     if (r) nna_future_cancel(r); /* on_reply sees it is no longer ours and releases it */
-    if (w->st.task_json) nna_wait_state_settle(&w->st, w->f, st, error);
+    /* A result only with the task's own outcome (future.h): a deadline, cancel or failed
+     * request ends the wait without one. */
+    if (w->st.task_json && nna_wait_outcome(w->st.res.task.status) == st)
+        nna_wait_state_settle(&w->st, w->f, st, error);
     else nna_future_fail(w->f, st, error);
     nna_composite_untrack(w->c, &w->base);
     if (!w->in_cb) waiter_free(w);
@@ -165,8 +169,8 @@ static void on_reply(nna_future *f, void *arg)
     w->req = NULL;
     nna_status st = f->status;
     if (st != NNA_OK) {
-        /* The request failed after its own retries. The result still carries the last
-         * state seen (e.g. a completed task whose summary could not be read). */
+        /* The request failed after its own retries: so does the wait, without a result
+         * (future.h; e.g. a completed task whose summary could not be read). */
         finish(w, st, f->error);
         nna_future_unref(f);
         return;
@@ -256,12 +260,27 @@ static void ask(waiter *w)
     }
 }
 
+/* Tells the caller of a status change seen by the last poll; 0, or -1 when the wait ended
+ * (and was freed) inside the callback. */
+static int report_status(waiter *w)
+{
+    int now = 1 + (int)w->st.res.task.status;
+    if (!w->o.on_status || !w->st.task_json || now == w->reported) return 0;
+    w->reported = now;
+    w->in_cb = 1;
+    w->o.on_status(&w->st.res.task, w->o.status_user_data);
+    w->in_cb = 0;
+    if (!w->over) return 0;
+    waiter_free(w); /* cancelled or shut down from inside the callback */
+    return -1;
+}
+
 static void on_timer(nna_timer *t, void *arg)
 {
     (void)t;
     waiter *w = arg;
     if (w->phase == ASK) ask(w);
-    else poll_now(w);
+    else if (report_status(w) == 0) poll_now(w);
 }
 
 /* ---- start -------------------------------------------------------------------------- */

@@ -62,6 +62,7 @@ struct nna_watch {
     wtask            *tasks;      /* unsettled tasks */
     size_t            pending;
     wagent           *agents;
+    nna_future       *settled;    /* nna_watch_settled(), until it settles */
 };
 
 void nna_watch_options_init(nna_watch_options *o)
@@ -121,6 +122,16 @@ static void link_task(nna_watch *w, wtask *t)
     nna_composite_busy(w->c, &w->base, 1);
 }
 
+/* Settles the "all settled" future, if one is waiting. */
+static void settle_settled(nna_watch *w, nna_status st)
+{
+    nna_future *f = w->settled;
+    w->settled = NULL;
+    if (f) nna_future_settle(f, st, NULL, NULL, NULL, st == NNA_OK ? NULL : nna_strerror(st));
+}
+
+static void on_settled_cancel(void *ctx) { settle_settled(ctx, NNA_ECANCELLED); }
+
 static void unlink_task(nna_watch *w, wtask *t)
 {
     if (t->prev) t->prev->next = t->next; else w->tasks = t->next;
@@ -129,7 +140,10 @@ static void unlink_task(nna_watch *w, wtask *t)
         if (*p == t) { *p = t->hnext; break; }
     }
     /* Idle, the watch must not keep the host loop running. */
-    if (--w->pending == 0) nna_composite_busy(w->c, &w->base, 0);
+    if (--w->pending == 0) {
+        nna_composite_busy(w->c, &w->base, 0);
+        settle_settled(w, NNA_OK);
+    }
 }
 
 static wagent *agent_for(nna_watch *w, const char *id)
@@ -163,7 +177,9 @@ static void settle_task(wtask *t, nna_status st, const char *error)
     if (t->agent->unseen > 0 && t->agent->pager && t->seen_round != w->round &&
         t->added_round < w->round)
         t->agent->unseen--;
-    if (t->st.task_json) nna_wait_state_settle(&t->st, t->f, st, error);
+    /* A result only with the task's own outcome, as for a wait. */
+    if (t->st.task_json && nna_wait_outcome(t->st.res.task.status) == st)
+        nna_wait_state_settle(&t->st, t->f, st, error);
     else nna_future_fail(t->f, st, error);
     nna_wait_state_clear(&t->st);
     free(t);
@@ -381,6 +397,7 @@ static void schedule(nna_watch *w)
 static void stop_all(nna_watch *w, nna_status st)
 {
     if (!w->c) return;
+    settle_settled(w, st);
     for (wagent *a = w->agents; a; a = a->next) {
         nna_pager *p = a->pager;
         a->pager = NULL;
@@ -454,6 +471,21 @@ nna_future *nna_watch_add_task(nna_watch *w, const nna_task *t)
     if (!w || !w->c) return NULL;
     if (!t) return nna_client_failed(w->c, NNA_EINVAL, "no task");
     return nna_watch_add(w, t->task_id, t->agent_id, t->created_at);
+}
+
+nna_future *nna_watch_settled(nna_watch *w)
+{
+    if (!w || !w->c) return NULL;
+    if (w->settled) return nna_future_ref(w->settled);
+    nna_future *f = nna_future_new(w->c);
+    if (!f) return NULL;
+    if (w->pending == 0) {
+        nna_future_settle(f, NNA_OK, NULL, NULL, NULL, NULL);
+        return f;
+    }
+    w->settled = f;
+    nna_future_set_cancel(f, on_settled_cancel, w);
+    return f;
 }
 
 size_t nna_watch_pending(const nna_watch *w)

@@ -5,7 +5,8 @@ set -e
 PKGS="build-essential autoconf automake libtool pkg-config
       libcurl4-openssl-dev libev-dev libuv1-dev libcjson-dev libssl-dev check
       libmicrohttpd-dev libhiredis-dev curl valgrind
-      redis-server nghttp2-proxy openssl clang libclang-rt-14-dev"
+      redis-server nghttp2-proxy openssl clang libclang-rt-14-dev
+      groff-base"
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive

@@ -40,3 +40,13 @@ TESTS += tests/test_limits
 tests_test_limits_SOURCES = tests/test_limits.c tests/testutil.c tests/testutil.h
 tests_test_limits_CFLAGS = $(TEST_LIB_CFLAGS)
 tests_test_limits_LDADD = $(TEST_LIB_LDADD)
+# Installing into a prefix (make install prefix=, ./configure --prefix=) gives a working nna,
+# nna.pc and man pages.
+dist_check_SCRIPTS += tests/install.sh
+TESTS += tests/install.sh
+# The programs of docs/embedding.md keep compiling.
+dist_check_SCRIPTS += tests/embedding.sh
+TESTS += tests/embedding.sh
+# The docs cite only what ships and list every exit code.
+dist_check_SCRIPTS += tests/docs.sh
+TESTS += tests/docs.sh

@@ -28,6 +28,10 @@ extern "C" {
 #define NNA_VERSION "0.1.0"
 #define NNA_DEFAULT_BASE_URL "https://agents.nanonets.com"
 
+/* The version of the library actually linked ("0.1.0"), which may differ from the
+ * NNA_VERSION of the headers a program was compiled with. Static string; any thread. */
+const char *nna_version(void);
+
 typedef struct nna_client nna_client;
 
 /* One line of trace per HTTP exchange, for -v output. Never includes the key. */
@@ -42,8 +46,11 @@ typedef struct nna_trace {
 typedef void (*nna_trace_cb)(const nna_trace *t, void *user_data);
 
 typedef struct nna_client_options {
-    const char *base_url;         /* default NNA_DEFAULT_BASE_URL; "/api/v1" is appended */
-    const char *api_key;          /* required, non-empty; copied, never printed */
+    const char *base_url;         /* default NNA_DEFAULT_BASE_URL; "/api/v1" is appended
+                                     unless it ends with it; no user:password@, "?" or
+                                     "#" (NNA_EINVAL) */
+    const char *api_key;          /* required, non-empty, no control characters;
+                                     copied, never printed */
     const char *user_agent;       /* default "libnna/" NNA_VERSION */
     double   request_timeout;     /* seconds per attempt (time in the queue excluded); default 30 */
     double   connect_timeout;     /* seconds; default 10 */

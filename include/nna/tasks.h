@@ -271,6 +271,11 @@ typedef struct nna_wait_options {
     int          fetch_summary;    /* 1 (default): GET /summary once when completed */
     nna_input_cb on_input;         /* NULL: waiting_for_input ends with NNA_EINPUT_NEEDED */
     void        *input_user_data;
+    /* Called from the loop (never inside a library call) when a poll has shown a status
+     * other than the one reported before, just before the next poll; the final status is
+     * the future's. `task` is valid only during the call. NULL (default): not called. */
+    void       (*on_status)(const nna_task *task, void *user_data);
+    void        *status_user_data;
 } nna_wait_options;
 
 void nna_wait_options_init(nna_wait_options *o);
@@ -338,6 +343,14 @@ nna_future *nna_watch_add_task(nna_watch *w, const nna_task *t);
 
 /* Tasks watched and not yet settled. */
 size_t nna_watch_pending(const nna_watch *w);
+
+/* "All settled": a future (the caller owns one reference) that settles with NNA_OK once no
+ * task is watched any more — every added task's future has settled, whatever its outcome
+ * (at once if none is watched now). Add every task first: a task added after it settled
+ * is not covered. The watch's end settles it with that end's status (NNA_ECANCELLED from
+ * nna_watch_free(), NNA_ESHUTDOWN); cancelling it does not touch the tasks. No result.
+ * NULL when out of memory or once the client has shut down. Loop thread only. */
+nna_future *nna_watch_settled(nna_watch *w);
 
 void nna_watch_free(nna_watch *w);
 

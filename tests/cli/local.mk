@@ -20,3 +20,24 @@ TESTS += tests/cli/test_cli_failclass
 tests_cli_test_cli_failclass_SOURCES = tests/cli/test_cli_failclass.c tests/cli/clitest.c tests/cli/clitest.h
 tests_cli_test_cli_failclass_CFLAGS = $(CLI_TEST_CFLAGS)
 tests_cli_test_cli_failclass_LDADD = $(CLI_TEST_LDADD)
+
+# The command line as a new user meets it (key files, URLs, help, formats, config).
+check_PROGRAMS += tests/cli/test_cli_ux
+TESTS += tests/cli/test_cli_ux
+tests_cli_test_cli_ux_SOURCES = tests/cli/test_cli_ux.c tests/cli/clitest.c tests/cli/clitest.h
+tests_cli_test_cli_ux_CFLAGS = $(CLI_TEST_CFLAGS)
+tests_cli_test_cli_ux_LDADD = $(CLI_TEST_LDADD) -lutil
+
+# nna batch: one output line per non-blank input line; a finished batch is not re-run.
+check_PROGRAMS += tests/cli/test_cli_batch_input
+TESTS += tests/cli/test_cli_batch_input
+tests_cli_test_cli_batch_input_SOURCES = tests/cli/test_cli_batch_input.c tests/cli/clitest.c tests/cli/clitest.h
+tests_cli_test_cli_batch_input_CFLAGS = $(CLI_TEST_CFLAGS)
+tests_cli_test_cli_batch_input_LDADD = $(CLI_TEST_LDADD)
+
+# The progress line's text and rate smoothing (pure).
+check_PROGRAMS += tests/cli/test_progress_line
+TESTS += tests/cli/test_progress_line
+tests_cli_test_progress_line_SOURCES = tests/cli/test_progress_line.c tools/nna/progress_line.c
+tests_cli_test_progress_line_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -I$(top_srcdir)/tools/nna
+tests_cli_test_progress_line_LDADD = $(CHECK_LIBS) $(M_LIBS)

@@ -81,9 +81,18 @@ int need_uuid(const char *what, const char *s)
     return -1;
 }
 
+/* "YYYY-MM-DD" alone: midnight UTC of that day. */
+static int date_only(const char *text, double *out)
+{
+    char full[32];
+    if (strlen(text) != 10) return -1;
+    snprintf(full, sizeof full, "%sT00:00:00Z", text);
+    return iso_parse(full, out);
+}
+
 int parse_timestamp(const char *opt, const char *text, double *out)
 {
-    if (text && iso_parse(text, out) == 0) return 0;
+    if (text && (iso_parse(text, out) == 0 || date_only(text, out) == 0)) return 0;
     if (text && isdigit((unsigned char)*text)) {
         char *end;
         errno = 0;
@@ -93,8 +102,8 @@ int parse_timestamp(const char *opt, const char *text, double *out)
             return 0;
         }
     }
-    usage_error("%s: expected an ISO-8601 time (2026-05-11T10:15:00Z) or Unix seconds, "
-                "got \"%s\"", opt, text ? text : "");
+    usage_error("%s: expected an ISO-8601 time (2026-05-11T10:15:00Z), a date "
+                "(2026-05-11, midnight UTC) or Unix seconds, got \"%s\"", opt, text ? text : "");
     return -1;
 }
 
@@ -165,4 +174,18 @@ char *load_json_object(const char *opt, const char *arg)
     memmove(text, text + v.off, v.len); /* only the whitespace around it goes */
     text[v.len] = '\0';
     return text;
+}
+
+const char *output_config_problem(const cJSON *oc)
+{
+    if (!cJSON_IsObject(oc)) return "is not a JSON object";
+    const cJSON *it;
+    cJSON_ArrayForEach(it, oc) {
+        if (strcmp(it->string, "output_schema") != 0 && strcmp(it->string, "instructions") != 0)
+            return "has a field other than output_schema and instructions";
+        if (!cJSON_IsString(it))
+            return "has a non-string output_schema or instructions (a JSON schema is given "
+                   "serialised as a string)";
+    }
+    return NULL;
 }

@@ -25,7 +25,7 @@
 #define MAX_RUNS_OUTSTANDING 100000  /* run futures submitted and not settled */
 
 static const char HELP[] =
-"usage: nna batch --input FILE|- --output FILE|- [--wait] [--resume]\n"
+"usage: nna batch --input FILE|- --output FILE|- [--wait] [--resume | --force]\n"
 "                 [--journal PATH] [--timeout SECONDS]\n"
 "\n"
 "Runs every line of the input (JSON lines) as one agent run, all through the library's\n"
@@ -33,7 +33,8 @@ static const char HELP[] =
 "\n"
 "Input line:  {\"id\": \"your key\", \"agent_id\": \"UUID\", \"query\": \"...\",\n"
 "              \"files\": [\"path\", ...], \"output_config\": {...}}\n"
-"             (query or files required; id optional, echoed back; blank lines skipped)\n"
+"             (query or files required; id optional, echoed back; blank lines skipped;\n"
+"             a line over 1 MiB or with a NUL byte is \"invalid\")\n"
 "Output line: {\"line\": N, \"id\": ..., \"task_id\": ..., \"status\": ..., ...}\n"
 "             without --wait: the created task (status, agent_id, created_at,\n"
 "             reconciled); with --wait: the final status, \"summary\" (and\n"
@@ -55,6 +56,8 @@ static const char HELP[] =
 "                     recorded start) instead of creating them again. Starts a new\n"
 "                     batch when there is nothing to resume. Keeps the --wait mode of\n"
 "                     the interrupted batch.\n"
+"  --force            start over although the journal says this batch finished\n"
+"                     (without it that is refused: every run would be created again)\n"
 "\n"
 "Nothing is lost and nothing is created twice across a crash or kill -9 at any moment.\n"
 "Progress goes to stderr when it is a terminal (--progress/--no-progress), then one\n"
@@ -64,52 +67,17 @@ static const char HELP[] =
 
 /* ---- input --------------------------------------------------------------------------- */
 
-static char *slurp(const char *path, size_t *len)
-{
-    int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return NULL;
-    strbuf b = { 0 };
-    char chunk[65536];
-    ssize_t n;
-    while ((n = read(fd, chunk, sizeof chunk)) != 0) {
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            strbuf_free(&b);
-            b.p = NULL;
-            break;
-        }
-        if (strbuf_put(&b, chunk, (size_t)n)) {
-            strbuf_free(&b);
-            break;
-        }
-    }
-    if (fd != 0) close(fd);
-    if (n == 0 && !b.p) strbuf_puts(&b, "");
-    *len = b.len;
-    return b.p;
-}
-
-static void hash_hex(const char *p, size_t n, char out[24])
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a 64 */
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= 1099511628211ULL;
-    }
-    snprintf(out, 24, "%016llx", (unsigned long long)h);
-}
-
-static void set_invalid(job *j, const char *why)
+void job_set_invalid(job *j, const char *why)
 {
     free(j->invalid);
     j->invalid = xstrdup(why);
 }
 
-static void parse_job(job *j, const char *text)
+void job_parse(job *j, const char *text)
 {
     cJSON *o = cJSON_Parse(text);
     if (!cJSON_IsObject(o)) {
-        set_invalid(j, "the line is not a JSON object");
+        job_set_invalid(j, "the line is not a JSON object");
         cJSON_Delete(o);
         return;
     }
@@ -120,20 +88,20 @@ static void parse_job(job *j, const char *text)
     const cJSON *files = cJSON_GetObjectItemCaseSensitive(o, "files");
     const cJSON *oc = cJSON_GetObjectItemCaseSensitive(o, "output_config");
     if (!cJSON_IsString(agent) || !is_uuid(agent->valuestring)) {
-        set_invalid(j, "agent_id is missing or not a UUID");
+        job_set_invalid(j, "agent_id is missing or not a UUID");
         goto out;
     }
     j->agent_id = xstrdup(agent->valuestring);
     if (query && !cJSON_IsNull(query)) {
         if (!cJSON_IsString(query)) {
-            set_invalid(j, "query is not a string");
+            job_set_invalid(j, "query is not a string");
             goto out;
         }
         if (query->valuestring[0]) j->query = xstrdup(query->valuestring);
     }
     if (files && !cJSON_IsNull(files)) {
         if (!cJSON_IsArray(files)) {
-            set_invalid(j, "files is not an array of paths");
+            job_set_invalid(j, "files is not an array of paths");
             goto out;
         }
         size_t n = (size_t)cJSON_GetArraySize(files);
@@ -142,14 +110,14 @@ static void parse_job(job *j, const char *text)
         cJSON_ArrayForEach(f, files) {
             struct stat sb;
             if (!cJSON_IsString(f)) {
-                set_invalid(j, "files is not an array of paths");
+                job_set_invalid(j, "files is not an array of paths");
                 goto out;
             }
             if (stat(f->valuestring, &sb) != 0 || !S_ISREG(sb.st_mode) ||
                 access(f->valuestring, R_OK) != 0) {
                 char why[512];
                 snprintf(why, sizeof why, "cannot read file %s", f->valuestring);
-                set_invalid(j, why);
+                job_set_invalid(j, why);
                 goto out;
             }
             j->files[j->nfiles++] = xstrdup(f->valuestring);
@@ -157,20 +125,26 @@ static void parse_job(job *j, const char *text)
     }
     if (oc && !cJSON_IsNull(oc)) {
         /* Sent as the line wrote it (an object, or JSON text in a string): a cJSON round
-         * trip would re-print its numbers. */
+         * trip would re-print its numbers. Checked as strictly as agents create's body. */
         nna_json_span line, v = { 0, 0 };
         if (cJSON_IsString(oc)) j->output_config = xstrdup(oc->valuestring);
         else if (nna_json_validate(text, strlen(text), &line, NULL, NULL) == 0 &&
                  nna_json_member(text, line, "output_config", &v))
             j->output_config = strndup(text + v.off, v.len);
         const char *t = j->output_config;
-        if (!t || nna_json_validate(t, strlen(t), &v, NULL, NULL) != 0 ||
-            nna_json_kind(t, v) != '{') {
-            set_invalid(j, "output_config is not a JSON object");
+        cJSON *parsed = t ? cJSON_Parse(t) : NULL;
+        const char *why = !t || nna_json_validate(t, strlen(t), &v, NULL, NULL) != 0 ||
+                          nna_json_kind(t, v) != '{' ? "is not a JSON object"
+                        : output_config_problem(parsed);
+        cJSON_Delete(parsed);
+        if (why) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "output_config %s", why);
+            job_set_invalid(j, msg);
             goto out;
         }
     }
-    if (!j->query && j->nfiles == 0) set_invalid(j, "a run needs a query or at least one file");
+    if (!j->query && j->nfiles == 0) job_set_invalid(j, "a run needs a query or at least one file");
 out:
     cJSON_Delete(o);
 }
@@ -196,35 +170,6 @@ void batch_free_jobs(batch *b)
     free(b->jobs);
     b->jobs = NULL;
     b->njobs = 0;
-}
-
-/* Splits the input into jobs (blank lines are skipped; line numbers are physical). */
-static size_t read_jobs(batch *b, char *text, size_t len, size_t *physical_lines)
-{
-    size_t cap = 0, lineno = 0;
-    for (size_t pos = 0; pos < len;) {
-        char *nl = memchr(text + pos, '\n', len - pos);
-        size_t end = nl ? (size_t)(nl - text) : len;
-        text[end] = '\0';
-        const char *s = text + pos;
-        pos = end + 1;
-        lineno++;
-        if (strspn(s, " \t\r") == strlen(s)) continue;
-        if (b->njobs == cap) {
-            cap = cap ? cap * 2 : 1024;
-            job *p = realloc(b->jobs, cap * sizeof *p);
-            if (!p) exit(EXIT_NETWORK);
-            b->jobs = p;
-        }
-        job *j = &b->jobs[b->njobs++];
-        memset(j, 0, sizeof *j);
-        j->b = b;
-        j->line = lineno;
-        j->created_at = NAN;
-        parse_job(j, s);
-    }
-    *physical_lines = lineno;
-    return b->njobs;
 }
 
 /* ---- output lines -------------------------------------------------------------------- */
@@ -523,6 +468,7 @@ static void update_progress(batch *b)
     if (!b->prog) return;
     progress_done(b->prog, b->st.ok + b->st.failed + b->st.skipped, b->st.failed);
     progress_created(b->prog, b->st.created + b->st.skipped);
+    progress_queued(b->prog, b->runs_inflight + (b->njobs - b->next));
 }
 
 static int pump(batch *b)
@@ -531,7 +477,7 @@ static int pump(batch *b)
     if (flush(b)) return -1;
     while (b->active > 0 || b->next < b->njobs) {
         cli_turn(b->c);
-        if (flush(b)) return -1;
+        if (flush(b) || b->interrupted) return -1;
         update_progress(b);
     }
     return 0;
@@ -619,6 +565,7 @@ static int repair_output(const char *path, unsigned char *done, size_t nlines)
 
 static void summary_line(batch *b, double elapsed)
 {
+    if (batch_summary_table(b, elapsed)) return;
     nna_workspace_counters k;
     memset(&k, 0, sizeof k);
     if (b->c->client) nna_workspace_counters_get(nna_client_workspace(b->c->client), &k);
@@ -655,7 +602,7 @@ static void settle(double seconds)
 int cmd_batch(cli *c, int argc, char **argv)
 {
     const char *in_path = NULL, *out_path = NULL, *jpath_arg = NULL;
-    int wait = 0, resume = 0, rc = EXIT_OK;
+    int wait = 0, resume = 0, force = 0, rc = EXIT_OK;
     double timeout = 600;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -679,6 +626,8 @@ int cmd_batch(cli *c, int argc, char **argv)
             wait = 1;
         } else if (arg_is(a, "--resume", NULL)) {
             resume = 1;
+        } else if (arg_is(a, "--force", NULL)) {
+            force = 1;
         } else if ((r = cli_global_option(c, argc, argv, &i))) {
             if (r < 0) return EXIT_USAGE;
         } else {
@@ -704,20 +653,20 @@ int cmd_batch(cli *c, int argc, char **argv)
     b.fence.w0 = NAN;
     b.timeout = timeout;
     b.label = "batch";
+    b.out_path = out_path;
+    b.journal_path = jpath;
     b.run_deadline = c->deadline >= 0 ? c->deadline : 0;
     journal_state js;
     memset(&js, 0, sizeof js);
+    ev_signal sigs[2];
+    memset(sigs, 0, sizeof sigs);
     unsigned char *done = NULL;
-    size_t len = 0, nlines = 0;
-    char *input = slurp(in_path, &len);
-    if (!input) {
+    size_t nlines = 0;
+    char hash[24];
+    if (batch_read_input(&b, in_path, hash, &nlines) != 0) {
         rc = usage_error("--input: cannot read %s: %s", in_path, strerror(errno));
         goto out;
     }
-    char hash[24];
-    hash_hex(input, len, hash);
-    read_jobs(&b, input, len, &nlines);
-    free(input);
     done = xcalloc(nlines + 2, 1);
 
     if (jpath && journal_load(jpath, &js) != 0) {
@@ -735,6 +684,11 @@ int cmd_batch(cli *c, int argc, char **argv)
             rc = EXIT_USAGE;
             goto out;
         }
+    } else if (js.exists && js.finished && !force) {
+        rc = usage_error("the batch of %s already finished (journal %s): running it again "
+                         "would create every run again. Use another --output, --resume to "
+                         "complete it, or --force to start over", out_path, jpath);
+        goto out;
     } else if (js.exists && !js.finished && !isnan(js.first_start)) {
         rc = usage_error("an interrupted batch exists (%s): continue it with --resume, or "
                          "remove the journal to start over", jpath);
@@ -837,8 +791,14 @@ int cmd_batch(cli *c, int argc, char **argv)
         for (size_t i = 0; i < b.njobs; i++)
             if (b.jobs[i].state == J_INDOUBT) b.jobs[i].state = J_TODO;
     }
+    batch_interrupt_watch(&b, sigs);
     if (batch_execute(&b) != 0) {
         rc = EXIT_USAGE;
+        if (b.interrupted) {
+            progress_finish(b.prog);
+            batch_interrupt_report(&b, in_path, out_path);
+            rc = 128 + b.interrupted;
+        }
         goto out;
     }
     if (b.jr) {
@@ -853,6 +813,7 @@ int cmd_batch(cli *c, int argc, char **argv)
             if (b.jobs[i].state == J_DONE && !b.jobs[i].ok) rc = b.jobs[i].exit_code ? b.jobs[i].exit_code : EXIT_TASK;
 out:
     b.io_failed = 1; /* from here on callbacks only release */
+    batch_interrupt_stop(&b, sigs);
     progress_free(b.prog);
     b.prog = NULL;
     if (b.watch) nna_watch_free(b.watch);

@@ -124,7 +124,23 @@ struct batch {
     batch_stats st;
     double      offset_lb;      /* lower bound of (server clock - local clock), or NAN */
     fence_info  fence;          /* tasks that existed before the batch started */
+    int         interrupted;    /* the signal that stops the batch (interrupt.c), or 0 */
+    const char *out_path;       /* for the summary; NULL or "-": standard output */
+    const char *journal_path;   /* NULL: none */
 };
+
+/* ---- the input (batch_input.c) ------------------------------------------------------ */
+
+#define BATCH_LINE_MAX (1024 * 1024)  /* bytes per input line (docs/cli.md) */
+
+/* Reads the input (PATH or "-"), one job per non-blank line (line numbers are physical;
+ * a line over BATCH_LINE_MAX or with a NUL byte is an invalid job), and its hash. 0, or
+ * -1 with errno set (nothing printed). */
+int  batch_read_input(batch *b, const char *path, char hash[24], size_t *physical_lines);
+/* Fills a job from its line's JSON text (batch.c); malformed lines become invalid. */
+void job_parse(job *j, const char *text);
+/* Marks the job invalid with a reason (copied). */
+void job_set_invalid(job *j, const char *why);
 
 /* Runs every job not yet done: submits the runs, watches them with --wait, writes each
  * output line after the journal has the task, then looks for the tasks of runs that ended
@@ -142,6 +158,19 @@ void job_task_known(job *j, const char *task_id, const char *agent_id, const cha
 void job_emit(job *j, cJSON *line);
 /* {"line": N, "id": ...} */
 cJSON *job_line(const job *j);
+
+/* The summary as a table on stderr when it is a terminal or --format table: 1, else 0
+ * (batch_summary.c). */
+int  batch_summary_table(const batch *b, double elapsed);
+
+/* ---- Ctrl-C (interrupt.c) ------------------------------------------------------------ */
+
+/* Starts SIGINT and SIGTERM watchers (sigs[2], owned by the caller) that set
+ * b->interrupted; batch_execute then returns -1 at the next loop turn. */
+void batch_interrupt_watch(batch *b, ev_signal *sigs);
+void batch_interrupt_stop(batch *b, ev_signal *sigs);
+/* What was done and how to continue, on stderr. */
+void batch_interrupt_report(const batch *b, const char *in_path, const char *out_path);
 
 /* ---- finding tasks of runs in doubt (adopt.c) --------------------------------------- */
 

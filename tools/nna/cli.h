@@ -26,6 +26,8 @@ enum {
     EXIT_NETWORK = 9    /* network failure, timeout, outcome unknown */
 };
 
+enum { FORMAT_AUTO = -1, FORMAT_JSON = 0, FORMAT_TABLE = 1 };
+
 /* ---- global options and the connection ---------------------------------------------- */
 typedef struct cli {
     const char *base_url;      /* --base-url, $NANONETS_BASE_URL, or the service */
@@ -39,6 +41,9 @@ typedef struct cli {
     unsigned    backoff_len;
     int         verbose;
     int         progress;      /* -1 auto (stderr is a terminal), 0, 1 */
+    int         show_status;   /* waits report each status change on stderr */
+    int         format;        /* --format: FORMAT_AUTO (table on a terminal), JSON, TABLE */
+    const char *profile;       /* --profile NAME of the configuration file */
     struct ev_loop *loop;
     nna_client *client;
 } cli;
@@ -85,6 +90,36 @@ int  check_status_list(const char *opt, const char *text);
 /* --json BODY: the text itself, @FILE or @- (stdin). Returns a malloc'd string holding a
  * JSON object, or NULL (error printed). */
 char *load_json_object(const char *opt, const char *arg);
+
+/* ---- suggestions and help (suggest.c, help.c) -------------------------------------- */
+/* The candidate (NULL-terminated list) closest to a misspelled word, or NULL when none is
+ * close enough. */
+const char *suggest(const char *word, const char *const *candidates);
+/* 'unknown WHAT "word"; did you mean "x"? (see HELP)': prints it, returns EXIT_USAGE. */
+int unknown_word(const char *what, const char *word, const char *const *candidates,
+                 const char *help);
+/* The part of a command's help text about one subcommand: its usage lines and its entry
+ * (see help.c for the layout it reads), on stdout. */
+void print_sub_help(const char *help, const char *cmd, const char *sub);
+
+/* ---- the configuration file (config.c) --------------------------------------------- */
+/* Fills the settings still unset from ~/.config/nna/config.toml (see config.c for the
+ * precedence). EXIT_OK, or EXIT_USAGE (printed) for a bad file or an unknown profile. */
+int  config_apply(cli *c);
+/* Frees the strings the configuration handed to the cli struct. */
+void config_free(void);
+
+/* ---- the API key (keyfile.c) ------------------------------------------------------- */
+/* The key in the first line of PATH ("-" = standard input), or NULL (error printed). An
+ * empty string when the line is empty. Caller wipes and frees. */
+char *key_from_file(const char *path);
+/* Refuses a key with control characters, blanks, NUL or over 4096 bytes: EXIT_OK or
+ * EXIT_USAGE (printed; `source` names where the key came from). */
+int   key_check(const char *key, const char *source);
+
+/* Why a TaskOutputConfig is not one (only output_schema and instructions, both strings):
+ * a phrase to follow its name ("is not a JSON object"), or NULL when it is (args.c). */
+const char *output_config_problem(const cJSON *oc);
 
 /* ---- small utilities (util.c) ------------------------------------------------------- */
 typedef struct strbuf {
@@ -147,6 +182,19 @@ int print_wait_line(const nna_future *f);
  * failure in argument order (1 for a task that failed, stopped or waits). */
 int wait_tasks(cli *c, const char *const *ids, int n, double timeout);
 
+/* ---- output for people (table.c) --------------------------------------------------- */
+/* Chooses table output (--format table, or a terminal without --format). 1 when on. */
+int  table_begin(const cli *c);
+/* Takes a copy of a value to print when table output is on: 1, else 0 (print the line). */
+int  table_collect(const cJSON *j);
+/* Prints what was collected: one value as "key  value" lines, several as a table. */
+void table_end(void);
+/* Errors as one plain sentence: on (1), off (0), or -1 (when stderr is a terminal). */
+void errors_plain_set(int on);
+/* Prints an error object ({"error", "status", "code", ...}) as a sentence on stderr when
+ * plain errors are on: 1, else 0 (print the JSON line). */
+int  errors_plain_print(const cJSON *e);
+
 /* ---- progress bar (progress.c) ------------------------------------------------------ */
 typedef struct progress progress;
 /* Shows a bar on stderr when enabled (mode -1: when stderr is a terminal). Installs the
@@ -154,6 +202,7 @@ typedef struct progress progress;
 progress *progress_new(cli *c, const char *label, size_t total, int mode);
 void progress_done(progress *p, size_t done, size_t failed); /* counts so far */
 void progress_created(progress *p, size_t n);          /* tasks known to exist */
+void progress_queued(progress *p, size_t runs);        /* runs not created yet */
 /* Clears the bar (leaves the terminal clean for the final summary line). */
 void progress_finish(progress *p);
 void progress_free(progress *p);
@@ -163,7 +212,10 @@ uint64_t progress_gate_pauses(const progress *p);
 int cmd_agents(cli *c, int argc, char **argv);
 int cmd_tasks(cli *c, int argc, char **argv);
 int cmd_run(cli *c, int argc, char **argv);
+/* nna_wait_options.on_status for a terminal: "nna: task ID is STATUS" on stderr. */
+void show_task_status(const nna_task *t, void *ud);
 int cmd_batch(cli *c, int argc, char **argv);
 int cmd_demo(cli *c, int argc, char **argv);
+int cmd_completion(int argc, char **argv);
 
 #endif

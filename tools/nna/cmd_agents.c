@@ -47,7 +47,7 @@ static int parse(cli *c, const char *sub, int argc, char **argv, const char *all
         const char *a = argv[i], *v;
         int r;
         if (arg_is_help(a)) {
-            fputs(HELP, stdout);
+            print_sub_help(HELP, "agents", sub);
             return 1;
         }
         if (strstr(allowed, "q") && (r = arg_value(argc, argv, &i, "--q", &v))) {
@@ -270,5 +270,6 @@ int cmd_agents(cli *c, int argc, char **argv)
         nna_future_unref(f);
         return rc;
     }
-    return usage_error("unknown subcommand 'nna agents %s' (see nna agents --help)", sub);
+    static const char *const subs[] = { "list", "get", "create", "update", "versions", "publish", NULL };
+    return unknown_word("'nna agents' subcommand", sub, subs, "nna agents --help");
 }

@@ -21,12 +21,22 @@ static const char HELP[] =
 "                        (JSON text, @FILE or @-)\n"
 "  --wait                wait until the task is terminal (polling GET /tasks/{id} on a\n"
 "                        growing interval) and print its /summary body instead; exit 1\n"
-"                        when it failed, was stopped, or waits for input or review\n"
-"  --timeout SECONDS     bound of --wait (default 600; 0 = none)\n"
+"                        when it failed, was stopped, or waits for input or review.\n"
+"                        The task id goes to stderr at once; on a terminal, each\n"
+"                        status change too\n"
+"  --timeout SECONDS     bound of --wait (default 600; 0 = none); when it runs out:\n"
+"                        an error on stderr and exit 9 (the task keeps running)\n"
 "\n"
 "A run is never re-sent blindly: when its outcome is in doubt (5xx, timeout, dropped\n"
 "connection) the client first looks for the task with GET /tasks and adopts it.\n"
 "Global options are accepted anywhere.\n";
+
+void show_task_status(const nna_task *t, void *ud)
+{
+    (void)ud;
+    fprintf(stderr, "nna: task %s is %s\n", t->task_id ? t->task_id : "?",
+            t->status_text ? t->status_text : nna_task_status_name(t->status));
+}
 
 int cmd_run(cli *c, int argc, char **argv)
 {
@@ -86,6 +96,15 @@ int cmd_run(cli *c, int argc, char **argv)
         goto out;
     }
     if (oc_arg && !(oc = load_json_object("--output-config", oc_arg))) goto out;
+    if (oc) {
+        cJSON *j = cJSON_Parse(oc);
+        const char *why = output_config_problem(j);
+        cJSON_Delete(j);
+        if (why) {
+            usage_error("--output-config %s", why);
+            goto out;
+        }
+    }
     if ((rc = cli_connect(c, NULL)) != EXIT_OK) goto out;
 
     nna_run_options ro;
@@ -109,6 +128,12 @@ int cmd_run(cli *c, int argc, char **argv)
         print_future(f);
         rc = EXIT_OK;
     } else {
+        /* The id at once: whoever stops waiting (Ctrl-C, a timeout) can still find it. */
+        fprintf(stderr, "nna: task %s is %s; waiting for it", t->task_id,
+                t->status_text ? t->status_text : "created");
+        if (timeout > 0) fprintf(stderr, " (at most %g s)", timeout);
+        fputs("\n", stderr);
+        c->show_status = isatty(2);
         char *id = xstrdup(t->task_id);
         const char *ids[1] = { id };
         rc = wait_tasks(c, ids, 1, timeout);

@@ -57,7 +57,7 @@ static int parse(cli *c, const char *sub, int argc, char **argv, const char *all
         const char *a = argv[i], *v;
         int r;
         if (arg_is_help(a)) {
-            fputs(HELP, stdout);
+            print_sub_help(HELP, "tasks", sub);
             return 1;
         }
 #define VALUE_OPT(key, name)                                                              \
@@ -244,6 +244,7 @@ int wait_tasks(cli *c, const char *const *ids, int n, double timeout)
     nna_wait_options wo;
     nna_wait_options_init(&wo);
     wo.deadline = timeout;
+    if (c->show_status) wo.on_status = show_task_status;
     for (int i = 0; i < n; i++) {
         waiting *w = &ws[i];
         w->c = c;
@@ -287,7 +288,9 @@ int cmd_tasks(cli *c, int argc, char **argv)
     else if (strcmp(sub, "wait") == 0) allowed = "timeout";
     for (size_t k = 0; k < sizeof single / sizeof *single; k++)
         if (strcmp(sub, single[k]) == 0) allowed = "";
-    if (!allowed) return usage_error("unknown subcommand 'nna tasks %s' (see nna tasks --help)", sub);
+    static const char *const subs[] = { "list", "get", "summary", "result", "messages",
+                                        "cancel", "message", "wait", NULL };
+    if (!allowed) return unknown_word("'nna tasks' subcommand", sub, subs, "nna tasks --help");
 
     opts o;
     int r = parse(c, sub, argc - 1, argv + 1, allowed, &o), rc;

@@ -26,6 +26,8 @@ static void usage(FILE *out)
 "                                                   crash-safe fan-out of many runs\n"
 "  demo [--runs N]                                  fan-out against an in-process\n"
 "                                                   emulator (no API key needed)\n"
+"  version                                          versions of nna and libnna\n"
+"  completion bash|zsh                              shell completion script\n"
 "\n", out);
     cli_global_help(out);
     fputs(
@@ -37,8 +39,22 @@ static void usage(FILE *out)
 "7 still rate-limited (429), 8 server error (5xx), 9 network, timeout or outcome\n"
 "unknown.\n"
 "\n"
-"Environment: NANONETS_API_KEY, NANONETS_BASE_URL.\n"
+"Environment: NANONETS_API_KEY, NANONETS_BASE_URL, NNA_PROFILE, NNA_CONFIG.\n"
+"Configuration: ~/.config/nna/config.toml (base_url, api_key_file, format, ... and\n"
+"[profile.NAME] sections); options beat a chosen profile, which beats the environment,\n"
+"which beats the file's top level.\n"
 "See 'nna COMMAND --help' and docs/cli.md.\n", out);
+}
+
+static const char *const commands[] = { "agents", "tasks", "run", "batch", "demo",
+                                        "version", "completion", "help", NULL };
+
+/* The CLI's own version and the library's it runs with (they differ after a partial
+ * upgrade). */
+static int print_version(void)
+{
+    printf("nna %s (libnna %s)\n", NNA_VERSION, nna_version());
+    return EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -47,6 +63,7 @@ int main(int argc, char **argv)
     memset(&c, 0, sizeof c);
     c.deadline = -1;
     c.progress = -1;
+    c.format = FORMAT_AUTO;
     /* Writing to a closed pipe (nna ... | head) must end quietly with EPIPE, not a signal
      * in the middle of a journal write. */
     signal(SIGPIPE, SIG_IGN);
@@ -58,10 +75,7 @@ int main(int argc, char **argv)
             usage(stdout);
             return EXIT_OK;
         }
-        if (arg_is(a, "--version", NULL)) {
-            printf("nna %s\n", NNA_VERSION);
-            return EXIT_OK;
-        }
+        if (arg_is(a, "--version", NULL)) return print_version();
         int r = cli_global_option(&c, argc, argv, &i);
         if (r < 0) return EXIT_USAGE;
         if (r > 0) continue;
@@ -81,13 +95,16 @@ int main(int argc, char **argv)
     else if (strcmp(cmd, "run") == 0) rc = cmd_run(&c, sub_argc, sub_argv);
     else if (strcmp(cmd, "batch") == 0) rc = cmd_batch(&c, sub_argc, sub_argv);
     else if (strcmp(cmd, "demo") == 0) rc = cmd_demo(&c, sub_argc, sub_argv);
+    else if (strcmp(cmd, "completion") == 0) rc = cmd_completion(sub_argc, sub_argv);
+    else if (strcmp(cmd, "version") == 0) rc = print_version();
     else if (strcmp(cmd, "help") == 0) {
         usage(stdout);
         rc = EXIT_OK;
     } else {
-        rc = usage_error("unknown command \"%s\" (see nna --help)", cmd);
+        rc = unknown_word("command", cmd, commands, "nna --help");
     }
     cli_disconnect(&c);
+    table_end();
     fflush(stdout);
     return rc;
 }

@@ -7,6 +7,7 @@
 
 void out_json(const cJSON *j)
 {
+    if (table_collect(j)) return; /* --format table */
     char *s = cJSON_PrintUnformatted(j);
     if (!s) {
         fputs("{\"error\":\"out of memory\",\"status\":0}\n", stderr);
@@ -104,6 +105,10 @@ cJSON *error_object(const nna_future *f)
 
 static void print_err(cJSON *e)
 {
+    if (errors_plain_print(e)) { /* a terminal, or --format table */
+        cJSON_Delete(e);
+        return;
+    }
     char *s = cJSON_PrintUnformatted(e);
     fflush(stdout);
     if (s) {

@@ -8,14 +8,18 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include "cli.h"
+#include "progress_line.h"
 
 struct progress {
     cli           *c;
     nna_workspace *ws;
     const char    *label;
     int            on;
-    size_t         total, done, failed, created;
+    size_t         total, done, failed, created, queued_runs;
     double         t0;
+    double         rate;          /* smoothed, < 0 until the first completion */
+    double         last_t;        /* time and count of the previous draw */
+    size_t         last_done;
     ev_timer       tick;
     uint64_t       gate_pauses;
 };
@@ -27,39 +31,30 @@ static void on_event(nna_workspace *ws, const nna_ws_event *ev, void *ud)
     if (ev->kind == NNA_WS_GATE_CLOSED) p->gate_pauses++;
 }
 
-static void fmt_eta(double s, char *out, size_t n)
-{
-    if (!isfinite(s) || s < 0) snprintf(out, n, "--");
-    else if (s < 60) snprintf(out, n, "%.0fs", ceil(s));
-    else if (s < 3600) snprintf(out, n, "%dm%02ds", (int)s / 60, (int)s % 60);
-    else snprintf(out, n, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
-}
-
 static void draw(progress *p)
 {
     nna_workspace_counters k;
     nna_workspace_counters_get(p->ws, &k);
-    double el = ev_now(p->c->loop) - p->t0;
-    double rate = el > 0.2 ? p->done / el : 0;
-    char eta[16];
-    fmt_eta(rate > 0 ? (p->total - p->done) / rate : NAN, eta, sizeof eta);
-    int width = 20;
-    int fill = p->total ? (int)((double)p->done / p->total * width) : width;
-    char bar[32], line[512];
-    for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
-    bar[width] = '\0';
-    int n = snprintf(line, sizeof line,
-                     "%s [%s] %zu/%zu  ETA %s  %.0f/s  in flight %u  queued %llu  retries %llu  "
-                     "429s %llu (%llu pauses)  failed %zu  created %zu",
-                     p->label, bar, p->done, p->total, eta, rate, k.inflight,
-                     (unsigned long long)k.queued,
-                     (unsigned long long)(k.retried_rate + k.retried_server + k.retried_network),
-                     (unsigned long long)k.rate_limited, (unsigned long long)p->gate_pauses,
-                     p->failed, p->created);
-    /* One terminal line, or the next redraw cannot erase it. */
+    double now = ev_now(p->c->loop);
+    if (p->done > p->last_done || p->rate >= 0) {
+        double dt = now - p->last_t;
+        if (p->rate < 0 && now - p->t0 > 0) /* the first estimate: the average so far */
+            p->rate = rate_smooth(p->rate, p->done / (now - p->t0), 1);
+        else if (dt > 0)
+            p->rate = rate_smooth(p->rate, (p->done - p->last_done) / dt, dt);
+    }
+    p->last_t = now;
+    p->last_done = p->done;
+    progress_view v = {
+        .label = p->label, .done = p->done, .total = p->total, .failed = p->failed,
+        .queued_runs = p->queued_runs,
+        .retries = k.retried_rate + k.retried_server + k.retried_network,
+        .rate_limited = k.rate_limited, .rate = p->rate > 0 ? p->rate : 0,
+    };
     struct winsize ws;
-    int cols = ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20 ? ws.ws_col : 80;
-    if (n >= cols) line[cols - 1] = '\0';
+    size_t cols = ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20 ? ws.ws_col : 80;
+    char line[512];
+    progress_line(&v, cols, line, sizeof line);
     fprintf(stderr, "\r\033[K%s", line);
     fflush(stderr);
 }
@@ -79,7 +74,8 @@ progress *progress_new(cli *c, const char *label, size_t total, int mode)
     p->label = label;
     p->total = total;
     p->on = mode < 0 ? isatty(2) : mode;
-    p->t0 = ev_now(c->loop);
+    p->t0 = p->last_t = ev_now(c->loop);
+    p->rate = -1;
     nna_workspace_set_hook(p->ws, on_event, p);
     if (p->on) {
         ev_timer_init(&p->tick, on_tick, 0.2, 0.2);
@@ -98,6 +94,8 @@ void progress_done(progress *p, size_t done, size_t failed)
 }
 
 void progress_created(progress *p, size_t n) { p->created = n; }
+
+void progress_queued(progress *p, size_t runs) { p->queued_runs = runs; }
 
 void progress_finish(progress *p)
 {

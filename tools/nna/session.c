@@ -12,14 +12,17 @@ void cli_global_help(FILE *out)
 "Global options (before or after the command):\n"
 "  --base-url URL         API base URL (default $NANONETS_BASE_URL, else\n"
 "                         " NNA_DEFAULT_BASE_URL "); /api/v1 is appended\n"
-"  --api-key-file PATH    read the API key from PATH (default: $NANONETS_API_KEY);\n"
-"                         the key is never taken from an option value\n"
+"  --api-key-file PATH    read the API key from PATH, - for standard input (default:\n"
+"                         $NANONETS_API_KEY); never from an option value\n"
 "  --max-inflight N       cap on requests in flight for the workspace (default 64)\n"
 "  --max-attempts N       requests that reach the server per operation (default 5)\n"
 "  --deadline SECONDS     time limit per operation, retries and queueing included\n"
 "                         (default 300; batch and demo: none; 0 = none)\n"
 "  --request-timeout S    time limit per HTTP attempt (default 30)\n"
 "  --backoff LIST         back-off base delays in seconds, e.g. 1,2,5,10,30\n"
+"  --profile NAME         settings of [profile.NAME] in ~/.config/nna/config.toml\n"
+"  --format table|json    output as a table for people, or JSON lines (default:\n"
+"                         table on a terminal, JSON lines when piped)\n"
 "  -v, --verbose          trace each HTTP exchange on stderr (never the key)\n"
 "  --progress, --no-progress\n"
 "                         force or silence the progress bar (default: when stderr\n"
@@ -72,6 +75,19 @@ int cli_global_option(cli *c, int argc, char **argv, int *i)
         return r < 0 || parse_seconds("--request-timeout", v, &c->request_timeout) ? -1 : 1;
     if ((r = arg_value(argc, argv, i, "--backoff", &v)))
         return r < 0 || parse_backoff(c, v) ? -1 : 1;
+    if ((r = arg_value(argc, argv, i, "--profile", &v))) {
+        if (r < 0) return -1;
+        c->profile = v;
+        return 1;
+    }
+    if ((r = arg_value(argc, argv, i, "--format", &v))) {
+        if (r < 0) return -1;
+        if (strcmp(v, "json") == 0) c->format = FORMAT_JSON;
+        else if (strcmp(v, "table") == 0) c->format = FORMAT_TABLE;
+        else return usage_error("--format: expected table or json, got \"%s\"", v), -1;
+        errors_plain_set(c->format == FORMAT_TABLE); /* json: errors as JSON too */
+        return 1;
+    }
     if (arg_is(a, "-v", "--verbose")) {
         c->verbose = 1;
         return 1;
@@ -107,25 +123,39 @@ static char *trim_key(char *k)
 static int load_key(cli *c)
 {
     if (c->key_file) {
-        FILE *f = fopen(c->key_file, "r");
-        if (!f) return usage_error("--api-key-file: cannot open %s: %s", c->key_file, strerror(errno));
-        char buf[4096];
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        /* The key is the first line. */
-        char *nl = strchr(buf, '\n');
-        if (nl) *nl = '\0';
-        c->api_key = xstrdup(trim_key(buf));
-        memset(buf, 0, sizeof buf);
+        c->api_key = key_from_file(c->key_file);
+        if (!c->api_key) return EXIT_USAGE;
+        if (!c->api_key[0])
+            return usage_error("--api-key-file: %s holds no key",
+                               strcmp(c->key_file, "-") == 0 ? "standard input" : c->key_file);
     } else {
         const char *env = getenv("NANONETS_API_KEY");
         if (env) c->api_key = trim_key(xstrdup(env));
     }
     if (!c->api_key || !c->api_key[0])
         return usage_error("no API key: set NANONETS_API_KEY or use --api-key-file PATH");
-    if (strpbrk(c->api_key, "\r\n\t "))
-        return usage_error("the API key contains whitespace");
+    return key_check(c->api_key, c->key_file ? "--api-key-file" : "NANONETS_API_KEY");
+}
+
+/* The library refuses these too; here the user learns why, without the URL being echoed
+ * (it may hold a password). */
+static int check_base_url(const char *base)
+{
+    if (strncasecmp(base, "http://", 7) != 0 && strncasecmp(base, "https://", 8) != 0)
+        return usage_error("--base-url: expected an http:// or https:// URL");
+    const char *host = strstr(base, "://") + 3;
+    const char *at = memchr(host, '@', strcspn(host, "/"));
+    if (at)
+        return usage_error("--base-url: user names and passwords in the URL are not "
+                           "accepted (they would show in traces and errors); the key comes "
+                           "from NANONETS_API_KEY or --api-key-file");
+    if (strpbrk(base, "?#"))
+        return usage_error("--base-url: a query (?) or fragment (#) is not accepted: the API "
+                           "paths are appended to the URL");
+    for (const unsigned char *p = (const unsigned char *)base; *p; p++)
+        if (*p <= ' ' || *p == 0x7f)
+            return usage_error("--base-url: the URL contains whitespace or control characters");
+    if (!*host || *host == '/') return usage_error("--base-url: the URL has no host");
     return EXIT_OK;
 }
 
@@ -146,6 +176,7 @@ static void on_trace(const nna_trace *t, void *ud)
 
 int cli_connect(cli *c, const char *key)
 {
+    if (!key && config_apply(c) != EXIT_OK) return EXIT_USAGE;
     if (key) {
         c->api_key = xstrdup(key);
     } else {
@@ -154,8 +185,8 @@ int cli_connect(cli *c, const char *key)
     }
     const char *base = c->base_url ? c->base_url : getenv("NANONETS_BASE_URL");
     if (!base || !*base) base = NNA_DEFAULT_BASE_URL;
-    if (strncasecmp(base, "http://", 7) != 0 && strncasecmp(base, "https://", 8) != 0)
-        return usage_error("--base-url: expected an http:// or https:// URL, got \"%s\"", base);
+    if (check_base_url(base) != EXIT_OK) return EXIT_USAGE;
+    table_begin(c);
     c->loop = ev_loop_new(EVFLAG_AUTO);
     if (!c->loop) return report_error(NNA_ENOMEM, 0, "cannot create the event loop");
     nna_client_options o;
@@ -186,6 +217,7 @@ static void on_closed(void *ud) { *(int *)ud = 1; }
 
 void cli_disconnect(cli *c)
 {
+    config_free();
     if (c->client) {
         int closed = 0;
         nna_client_shutdown(c->client, NNA_SHUTDOWN_CANCEL, on_closed, &closed);
