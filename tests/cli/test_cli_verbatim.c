@@ -131,7 +131,7 @@ START_TEST(batch_rows_embed_the_servers_bytes)
     snprintf(in, sizeof in, "%s/in.jsonl", dir);
     snprintf(out, sizeof out, "%s/out.jsonl", dir);
     write_file(in, "{\"id\":\"a\",\"agent_id\":\"" AGENT_1 "\",\"query\":\"q\","
-                   "\"output_config\":{\"n\":12345678901234567891}}\n");
+                   "\"output_config\":{\"output_schema\":\"{\\\"n\\\":12345678901234567891}\"}}\n");
     reply("tasks.summary", SUMMARY_BODY);
     nna_out r;
     RUN(&r, "batch", "--input", in, "--output", out, "--wait");

@@ -45,6 +45,8 @@ cJSON *raw_json(const char *text, size_t len)
 
 void out_server(const char *text, size_t len, const cJSON *j)
 {
+    /* --format table shows values to a person; the bytes matter only on the JSON path. */
+    if (j && table_collect(j)) return;
     if (text) out_raw(text, len);
     else if (j) out_json(j); /* a value the library did not read from a reply */
 }
