@@ -130,7 +130,7 @@ START_TEST(batch_rows_embed_the_servers_bytes)
     char in[512], out[512];
     snprintf(in, sizeof in, "%s/in.jsonl", dir);
     snprintf(out, sizeof out, "%s/out.jsonl", dir);
-    write_file(in, "{\"id\":\"a\",\"agent_id\":\"" AGENT_1 "\",\"query\":\"q\","
+    write_file(in, "{\"id\":12345678901234567891,\"agent_id\":\"" AGENT_1 "\",\"query\":\"q\","
                    "\"output_config\":{\"n\":12345678901234567891}}\n");
     reply("tasks.summary", SUMMARY_BODY);
     nna_out r;
@@ -141,6 +141,7 @@ START_TEST(batch_rows_embed_the_servers_bytes)
     ck_assert_ptr_nonnull(rows);
     ck_assert_msg(strstr(rows, "\"extracted_data\":" XDATA), "row: %s", rows);
     ck_assert_msg(strstr(rows, "\"summary\":\"done\""), "row: %s", rows);
+    ck_assert_msg(strstr(rows, "\"id\":12345678901234567891,"), "row: %s", rows);
     ck_assert_uint_eq(count_lines(rows), 1);
     free(rows);
 }
