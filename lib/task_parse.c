@@ -207,9 +207,7 @@ nna_status nna_parse_message_list(cJSON *json, void **result, nna_free_fn *free_
     size_t i = 0, pos = 0;
     const cJSON *item;
     cJSON_ArrayForEach(item, data) {
-        nna_jref ri = { NULL, { 0, 0 } };
-        if (rdata.text && nna_json_next(rdata.text, rdata.sp, &pos, &ri.sp)) ri.text = rdata.text;
-        if (message_at(item, ri, &b->items[i++]) != NNA_OK) {
+        if (message_at(item, nna_jref_next(rdata, &pos), &b->items[i++]) != NNA_OK) {
             free(b);
             return NNA_EPROTOCOL;
         }

@@ -85,6 +85,11 @@ START_TEST(tasks_get_and_summary_print_the_servers_bytes)
     EXPECT(&r, 0);
     EXPECT_OUT(&r, TASK_BODY "\n{\"task_id\":\"" TASK_ID "\",\"x\":-0.0}\n");
     nna_out_free(&r);
+    reply("tasks.list", "{\"data\":[" TASK_BODY "],\"has_more\":false}");
+    RUN(&r, "tasks", "list", "--all");
+    EXPECT(&r, 0);
+    EXPECT_OUT(&r, TASK_BODY "\n");
+    nna_out_free(&r);
 
     reply("tasks.messages", "{\"data\":[{\"id\":\"m\",\"content\":" XDATA "}]}");
     RUN(&r, "tasks", "messages", TASK_ID);
