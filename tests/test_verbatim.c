@@ -534,6 +534,8 @@ START_TEST(escaped_nul_in_an_id_is_a_protocol_error)
     expect_protocol(&t, nna_agents_get(t.client, AGENT_ID), NULL);
     reply(&t, "tasks.messages", "{\"data\":[{\"id\":\"m\\u0000\"}]}");
     expect_protocol(&t, nna_tasks_messages(t.client, TASK_ID), NULL);
+    reply(&t, "tasks.result", "{\"task_id\":\"\\u0000\",\"feed\":[]}");
+    expect_protocol(&t, nna_tasks_result(t.client, TASK_ID), NULL);
     /* inside the user's data it is data: kept, verbatim */
     char *body = fmt("{\"task_id\":\"" TASK_ID "\",\"extracted_data\":%s}", XDATA, NULL);
     reply(&t, "tasks.summary", body);
