@@ -91,6 +91,14 @@ START_TEST(tasks_get_and_summary_print_the_servers_bytes)
     EXPECT_OUT(&r, TASK_BODY "\n");
     nna_out_free(&r);
 
+    /* a wait prints the /summary it ends with */
+    reply("tasks.get", TASK_BODY);
+    reply("tasks.summary", SUMMARY_BODY);
+    RUN(&r, "tasks", "wait", TASK_ID);
+    EXPECT(&r, 0);
+    EXPECT_OUT(&r, SUMMARY_BODY "\n");
+    nna_out_free(&r);
+
     reply("tasks.messages", "{\"data\":[{\"id\":\"m\",\"content\":" XDATA "}]}");
     RUN(&r, "tasks", "messages", TASK_ID);
     EXPECT(&r, 0);
