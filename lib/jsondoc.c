@@ -79,6 +79,13 @@ nna_jref nna_jref_member(nna_jref obj, const char *key)
     return r;
 }
 
+nna_jref nna_jref_next(nna_jref container, size_t *pos)
+{
+    nna_jref r = { container.text, { 0, 0 } };
+    if (!container.text || !nna_json_next(container.text, container.sp, pos, &r.sp)) r.text = NULL;
+    return r;
+}
+
 const char *nna_jref_ptr(nna_jref r, size_t *len, int null_is_absent)
 {
     int none = !r.text || !r.sp.len || (null_is_absent && nna_json_kind(r.text, r.sp) == 'z');

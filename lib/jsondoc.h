@@ -42,6 +42,9 @@ typedef struct nna_jref {
 nna_jref    nna_jref_root(const cJSON *root);
 /* The member `key` of an object (sp.len 0 when absent or without a raw view). */
 nna_jref    nna_jref_member(nna_jref obj, const char *key);
+/* The next element of an array (member value of an object), walked alongside its cJSON
+ * children: start with *pos = 0. text NULL at the end or without a raw view. */
+nna_jref    nna_jref_next(nna_jref container, size_t *pos);
 /* The first byte of the value, or NULL when there is none (absent, or JSON null when
  * `null_is_absent`). */
 const char *nna_jref_ptr(nna_jref r, size_t *len, int null_is_absent);

@@ -66,9 +66,7 @@ static nna_status parse_items(cJSON *json, void **result, size_t head, size_t it
     nna_jref data = nna_jref_member(nna_jref_root(json), "data");
     size_t i = 0, pos = 0;
     cJSON_ArrayForEach(item, arr) {
-        nna_jref raw = { NULL, { 0, 0 } };
-        if (data.text && nna_json_next(data.text, data.sp, &pos, &raw.sp)) raw.text = data.text;
-        if (parse(item, raw, box + head + i++ * item_size) != NNA_OK) {
+        if (parse(item, nna_jref_next(data, &pos), box + head + i++ * item_size) != NNA_OK) {
             free(box);
             return NNA_EPROTOCOL;
         }

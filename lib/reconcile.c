@@ -309,9 +309,8 @@ static void on_page(nna_future *f, void *arg)
     size_t pos = 0;
     cJSON *item;
     cJSON_ArrayForEach(item, data) {
-        nna_span sp = { 0, 0 };   /* the copy keeps the item's own bytes (jsondoc.h) */
-        if (raw.text) nna_json_next(raw.text, raw.sp, &pos, &sp);
-        cJSON *copy = nna_json_doc_copy(item, raw.text, sp);
+        nna_jref own = nna_jref_next(raw, &pos); /* the copy keeps the item's bytes */
+        cJSON *copy = nna_json_doc_copy(item, own.text, own.sp);
         if (!copy || !cJSON_AddItemToArray(r->found, copy)) {
             cJSON_Delete(copy);
             nna_future_unref(f);

@@ -143,16 +143,17 @@ nna_status nna_parse_summary(cJSON *json, void **result, nna_free_fn *free_resul
 
 nna_status nna_parse_task_result(cJSON *json, void **result, nna_free_fn *free_result)
 {
-    if (!cJSON_IsObject(json)) return NNA_EPROTOCOL;
+    nna_jref raw = nna_jref_root(json);
+    if (!cJSON_IsObject(json) || nna_jref_has_nul_string(raw, task_ids)) return NNA_EPROTOCOL;
     nna_task_result *r = malloc(sizeof *r);
     if (!r) return NNA_ENOMEM;
-    nna_task_fields(json, &r->task);
+    nna_task_fields_at(json, raw, &r->task);
     const cJSON *feed = cJSON_GetObjectItemCaseSensitive(json, "feed");
     r->feed = feed && !cJSON_IsNull(feed) ? feed : NULL;
     r->json = json;
     r->json_text = r->task.json_text;
     r->json_len = r->task.json_len;
-    r->feed_text = nna_jref_ptr(nna_jref_member(nna_jref_root(json), "feed"), &r->feed_len, 1);
+    r->feed_text = nna_jref_ptr(nna_jref_member(raw, "feed"), &r->feed_len, 1);
     *result = r;
     *free_result = free;
     return NNA_OK;
@@ -207,9 +208,7 @@ nna_status nna_parse_message_list(cJSON *json, void **result, nna_free_fn *free_
     size_t i = 0, pos = 0;
     const cJSON *item;
     cJSON_ArrayForEach(item, data) {
-        nna_jref ri = { NULL, { 0, 0 } };
-        if (rdata.text && nna_json_next(rdata.text, rdata.sp, &pos, &ri.sp)) ri.text = rdata.text;
-        if (message_at(item, ri, &b->items[i++]) != NNA_OK) {
+        if (message_at(item, nna_jref_next(rdata, &pos), &b->items[i++]) != NNA_OK) {
             free(b);
             return NNA_EPROTOCOL;
         }

@@ -58,16 +58,16 @@ static void on_done(void *ctx, nna_status st, const char *error)
 }
 
 /* One item to the caller; returns nonzero when the walk is over. */
-static int give(walk *w, const cJSON *item)
+static int give(walk *w, const cJSON *item, nna_jref raw)
 {
     int stop;
     if (w->task_cb) {
         nna_task t;
-        if (nna_task_from_json(item, &t) != NNA_OK) goto bad;
+        if (nna_task_from_json_at(item, raw, &t) != NNA_OK) goto bad;
         stop = w->task_cb(&t, w->ud);
     } else {
         nna_agent a;
-        if (nna_agent_from_json(item, &a) != NNA_OK) goto bad;
+        if (nna_agent_from_json_at(item, raw, &a) != NNA_OK) goto bad;
         stop = w->agent_cb(&a, w->ud);
     }
     if (w->over) return 1; /* cancelled or shut down from inside the callback */
@@ -89,8 +89,10 @@ static int walk_page(void *ctx, const nna_page *page)
     w->in_page = 1;
     w->res.pages++;
     const cJSON *arr = page->data, *item;
+    nna_jref data = nna_jref_member(nna_jref_root(page->json), "data"); /* items' own bytes */
+    size_t pos = 0;
     cJSON_ArrayForEach(item, arr) {
-        if (give(w, item)) break;
+        if (give(w, item, nna_jref_next(data, &pos))) break;
     }
     w->in_page = 0;
     if (!w->over) return 0;

@@ -281,15 +281,14 @@ static int on_list_page(void *ctx, const nna_page *page)
     nna_jref raw = nna_jref_member(nna_jref_root(page->json), "data");
     size_t pos = 0;
     cJSON_ArrayForEach(item, arr) {
-        nna_span sp = { 0, 0 };   /* the copy keeps the item's own bytes (jsondoc.h) */
-        if (raw.text) nna_json_next(raw.text, raw.sp, &pos, &sp);
+        nna_jref own = nna_jref_next(raw, &pos); /* a copy keeps the item's bytes */
         const char *id = nna_json_str(item, "task_id");
         wtask *t = id ? find(w, id) : NULL;
         if (!t || t->agent != a || !eligible(w, t) || t->seen_round == w->round) continue;
         t->seen_round = w->round;
         if (a->unseen > 0) a->unseen--;
         if (!nna_json_str(item, "status")) { fallback(t); continue; }
-        cJSON *copy = nna_json_doc_copy(item, raw.text, sp);
+        cJSON *copy = nna_json_doc_copy(item, own.text, own.sp);
         if (copy) update(t, copy);
         else fallback(t);
     }

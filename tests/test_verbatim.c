@@ -53,6 +53,16 @@ static int no_item(const nna_task *task, void *ud)
     return 0;
 }
 
+/* Walk callback: appends each item's own bytes and a newline to the buffer ud. */
+static int collect_item(const nna_task *task, void *ud)
+{
+    char *buf = ud;
+    ck_assert_ptr_nonnull(task->json_text);
+    strncat(buf, task->json_text, task->json_len);
+    strcat(buf, "\n");
+    return 0;
+}
+
 /* The next reply of `route` is 200 with exactly these bytes. */
 static void reply(tctx *t, const char *route, const char *body)
 {
@@ -272,6 +282,14 @@ START_TEST(tasks_pages_messages_and_generic_requests_keep_their_bytes)
     ck_assert_uint_eq(tp->page.count, 2);
     ck_bytes(tp->items[0].json_text, tp->items[0].json_len, TASK_BODY);
     ck_bytes(tp->items[1].json_text, tp->items[1].json_len, item2);
+    nna_future_unref(f);
+
+    /* a walk hands each item over with its own bytes too */
+    reply(&t, "tasks.list", page);
+    char got[1024] = "";
+    f = nna_tasks_walk(t.client, NULL, collect_item, got);
+    expect(&t, f, NNA_OK);
+    ck_assert_str_eq(got, TASK_BODY "\n" "{ \"task_id\" : \"" TASK_ID "\" , \"x\" : 1.0000000000000001 }\n");
     nna_future_unref(f);
     free(page);
 
@@ -518,6 +536,8 @@ START_TEST(escaped_nul_in_an_id_is_a_protocol_error)
     expect_protocol(&t, nna_agents_get(t.client, AGENT_ID), NULL);
     reply(&t, "tasks.messages", "{\"data\":[{\"id\":\"m\\u0000\"}]}");
     expect_protocol(&t, nna_tasks_messages(t.client, TASK_ID), NULL);
+    reply(&t, "tasks.result", "{\"task_id\":\"\\u0000\",\"feed\":[]}");
+    expect_protocol(&t, nna_tasks_result(t.client, TASK_ID), NULL);
     /* inside the user's data it is data: kept, verbatim */
     char *body = fmt("{\"task_id\":\"" TASK_ID "\",\"extracted_data\":%s}", XDATA, NULL);
     reply(&t, "tasks.summary", body);

@@ -57,7 +57,10 @@ int nna_future_done(const nna_future *f);
 nna_status nna_future_status(const nna_future *f);
 
 /* The parsed JSON body of the final response (success or the error envelope), or NULL.
- * Borrowed. */
+ * Borrowed. The root of a 2xx body keeps the body's bytes (nna_future_json_text) in its
+ * `string` member, the member-name slot cJSON leaves unused on a root: leave it alone
+ * (cJSON_Delete frees it, cJSON_Duplicate copies it, adding the root to an object
+ * replaces it). */
 const struct cJSON *nna_future_json(const nna_future *f);
 
 /* The bytes of a successful (2xx) response's JSON body exactly as the server sent them

@@ -85,6 +85,19 @@ START_TEST(tasks_get_and_summary_print_the_servers_bytes)
     EXPECT(&r, 0);
     EXPECT_OUT(&r, TASK_BODY "\n{\"task_id\":\"" TASK_ID "\",\"x\":-0.0}\n");
     nna_out_free(&r);
+    reply("tasks.list", "{\"data\":[" TASK_BODY "],\"has_more\":false}");
+    RUN(&r, "tasks", "list", "--all");
+    EXPECT(&r, 0);
+    EXPECT_OUT(&r, TASK_BODY "\n");
+    nna_out_free(&r);
+
+    /* a wait prints the /summary it ends with */
+    reply("tasks.get", TASK_BODY);
+    reply("tasks.summary", SUMMARY_BODY);
+    RUN(&r, "tasks", "wait", TASK_ID);
+    EXPECT(&r, 0);
+    EXPECT_OUT(&r, SUMMARY_BODY "\n");
+    nna_out_free(&r);
 
     reply("tasks.messages", "{\"data\":[{\"id\":\"m\",\"content\":" XDATA "}]}");
     RUN(&r, "tasks", "messages", TASK_ID);
@@ -130,7 +143,7 @@ START_TEST(batch_rows_embed_the_servers_bytes)
     char in[512], out[512];
     snprintf(in, sizeof in, "%s/in.jsonl", dir);
     snprintf(out, sizeof out, "%s/out.jsonl", dir);
-    write_file(in, "{\"id\":\"a\",\"agent_id\":\"" AGENT_1 "\",\"query\":\"q\","
+    write_file(in, "{\"id\":12345678901234567891,\"agent_id\":\"" AGENT_1 "\",\"query\":\"q\","
                    "\"output_config\":{\"output_schema\":\"{\\\"n\\\":12345678901234567891}\"}}\n");
     reply("tasks.summary", SUMMARY_BODY);
     nna_out r;
@@ -141,6 +154,7 @@ START_TEST(batch_rows_embed_the_servers_bytes)
     ck_assert_ptr_nonnull(rows);
     ck_assert_msg(strstr(rows, "\"extracted_data\":" XDATA), "row: %s", rows);
     ck_assert_msg(strstr(rows, "\"summary\":\"done\""), "row: %s", rows);
+    ck_assert_msg(strstr(rows, "\"id\":12345678901234567891,"), "row: %s", rows);
     ck_assert_uint_eq(count_lines(rows), 1);
     free(rows);
 }

@@ -82,7 +82,13 @@ void job_parse(job *j, const char *text)
         return;
     }
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
-    if (id) j->id = cJSON_Duplicate(id, 1);
+    nna_json_span line, v;
+    /* The caller's id goes back as written (an id 12345678901234567891 must match). */
+    if (id && nna_json_validate(text, strlen(text), &line, NULL, NULL) == 0 &&
+        nna_json_member(text, line, "id", &v))
+        j->id = raw_json(text + v.off, v.len);
+    else if (id)
+        j->id = cJSON_Duplicate(id, 1);
     const cJSON *agent = cJSON_GetObjectItemCaseSensitive(o, "agent_id");
     const cJSON *query = cJSON_GetObjectItemCaseSensitive(o, "query");
     const cJSON *files = cJSON_GetObjectItemCaseSensitive(o, "files");
@@ -126,7 +132,7 @@ void job_parse(job *j, const char *text)
     if (oc && !cJSON_IsNull(oc)) {
         /* Sent as the line wrote it (an object, or JSON text in a string): a cJSON round
          * trip would re-print its numbers. Checked as strictly as agents create's body. */
-        nna_json_span line, v = { 0, 0 };
+        v = (nna_json_span){ 0, 0 };
         if (cJSON_IsString(oc)) j->output_config = xstrdup(oc->valuestring);
         else if (nna_json_validate(text, strlen(text), &line, NULL, NULL) == 0 &&
                  nna_json_member(text, line, "output_config", &v))
