@@ -436,9 +436,12 @@ static void on_xfer_done(void *arg, const nna_http_response *r)
     case NNA_XFER_HTTP: cls = nna_retry_classify(r->status, 1); break;
     case NNA_XFER_UNSENT: cls = NNA_RC_UNSENT; break;
     case NNA_XFER_SENT:
-    case NNA_XFER_BUDGET: /* cut mid-reply: for a request that must not repeat, in doubt */
     case NNA_XFER_TIMEOUT: cls = NNA_RC_NETWORK; break;
     case NNA_XFER_PERMANENT: cls = NNA_RC_PERMANENT; break;
+    case NNA_XFER_BUDGET: /* local pressure, not the server's health; but a request that
+                             must not repeat was cut mid-reply: in doubt */
+        cls = op->kind == NNA_OP_IDEMPOTENT ? NNA_RC_FATAL : NNA_RC_NETWORK;
+        break;
     default: cls = NNA_RC_FATAL; break;
     }
     double ra = -1;
