@@ -90,6 +90,8 @@ static nna_status check_options(const nna_client_options *o)
     if (!o->base_url || (strncmp(o->base_url, "http://", 7) != 0 &&
                          strncmp(o->base_url, "https://", 8) != 0)) return NNA_EINVAL;
     if (strpbrk(o->api_key, "\r\n")) return NNA_EINVAL; /* would split the header */
+    /* The key in clear text over a network: only when the caller asked for it. */
+    if (!o->allow_insecure_http && nna_base_url_cleartext_remote(o->base_url)) return NNA_EINVAL;
     if (o->backoff_len > 8 || o->max_attempts == 0) return NNA_EINVAL;
     return NNA_OK;
 }
@@ -144,6 +146,9 @@ nna_status nna_client_new_custom(const nna_loop_ops *ops, void *backend,
         .connect_timeout = o->connect_timeout > 0 ? o->connect_timeout : 10,
         .verify_tls = o->verify_tls,
         .max_connections = (long)(o->max_inflight > 0 ? o->max_inflight : 64) + 16,
+        .ca_file = o->ca_file,
+        .ca_path = o->ca_path,
+        .pinned_pubkey = o->pinned_pubkey,
     };
     c->tp = c->api_base && c->key ? nna_transport_new(&c->loop, &to) : NULL;
     if (o->workspace) {

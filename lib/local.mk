@@ -17,6 +17,7 @@ lib_libnnacore_la_SOURCES = \
 	lib/reconcile.c lib/reconcile.h lib/idset.c \
 	lib/errtext.c lib/errtext.h \
 	lib/url.c lib/url.h \
+	lib/cleartext.c \
 	lib/uuid.c lib/uuid.h \
 	lib/task_parse.c lib/api_internal.h \
 	lib/tasks.c lib/run.c \

@@ -405,7 +405,9 @@ static void on_xfer_done(void *arg, const nna_http_response *r)
     nna_workspace *ws = c->ws;
     nna_ws_hold(ws);
     nna_ws_attempt_done(ws, op, r->status, cls, ra);
-    if (r->result == NNA_XFER_TOO_LARGE || r->result == NNA_XFER_LOCAL) {
+    if (r->result == NNA_XFER_TLS) { /* the same certificate would fail every retry */
+        nna_op_finish(op, NNA_ETLS, NULL, r->error);
+    } else if (r->result == NNA_XFER_TOO_LARGE || r->result == NNA_XFER_LOCAL) {
         nna_op_finish(op, r->result == NNA_XFER_LOCAL ? NNA_EIO : NNA_EPROTOCOL, NULL, r->error);
     } else {
         cJSON *json = r->body_len ? cJSON_ParseWithLength(r->body, r->body_len) : NULL;

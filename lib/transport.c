@@ -13,7 +13,14 @@
  * request, and a second call for a non-idempotent one aborts the transfer, which is then
  * reported as sent (outcome in doubt), so the pipeline reconciles instead of a blind
  * retry of run creation. Multipart file parts have no seek callback for the same
- * reason. */
+ * reason.
+ *
+ * TLS: verification is on unless the caller turned it off, TLS 1.2 is the floor, and a
+ * certificate, name or pin that does not verify is reported as its own result (a retry
+ * would meet the same certificate). Every handle shares one TLS session cache, so a
+ * connection opened after the first handshake resumes that session instead of a full
+ * handshake. Redirects are never followed: the Authorization header must not go to
+ * wherever a Location points. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -50,6 +57,8 @@ struct nna_xfer {
     int            too_large;
     char           retry_after[HDR_MAX];
     char           date[HDR_MAX];
+    char           errbuf[CURL_ERROR_SIZE];   /* libcurl's detail of a failure */
+    char           tls_error[CURL_ERROR_SIZE + 64];
     double         started;
     int            active;
     nna_xfer      *next_free;
@@ -65,6 +74,8 @@ struct nna_transport {
     char              *user_agent;
     long               connect_timeout_ms;
     int                verify_tls;
+    char              *ca_file, *ca_path, *pinned_pubkey;
+    CURLSH            *share;         /* the TLS session cache of every handle */
     sock_rec          *socks;
     nna_xfer          *free_list;
     nna_xfer          *active_list;
@@ -118,10 +129,31 @@ static int on_curl_timer(CURLM *m, long timeout_ms, void *userp)
 
 /* ---- completion ------------------------------------------------------------------- */
 
+/* Failures of trust: the same server would fail the same way on every retry. A generic
+ * handshake failure (CURLE_SSL_CONNECT_ERROR: reset mid-handshake, overload) stays a
+ * retryable network failure: with OpenSSL a failed verification of the certificate or
+ * the name is always CURLE_PEER_FAILED_VERIFICATION. */
+static int tls_trust_failure(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_PEER_FAILED_VERIFICATION:  /* chain, expiry or host name */
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_CACERT_BADFILE:        /* ca_file / ca_path unusable */
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CIPHER:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 static nna_xfer_result classify(nna_xfer *x, CURLcode rc)
 {
     if (rc == CURLE_OK) return NNA_XFER_HTTP;
     if (x->too_large) return NNA_XFER_TOO_LARGE;
+    if (tls_trust_failure(rc)) return NNA_XFER_TLS;
     /* libcurl was about to re-send a non-rewindable request (the reused connection died):
      * the first copy may have reached the server. */
     if (rc == CURLE_ABORTED_BY_CALLBACK && x->prereqs > 1) return NNA_XFER_SENT;
@@ -185,6 +217,15 @@ static void to_pool(nna_transport *t, nna_xfer *x)
     t->free_list = x;
 }
 
+/* "TLS: " and libcurl's detail ("SSL certificate problem: self-signed certificate"),
+ * which names the problem better than the code's generic text. */
+static const char *tls_error_text(nna_xfer *x, CURLcode rc)
+{
+    snprintf(x->tls_error, sizeof x->tls_error, "TLS: %s (not retried)",
+             x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+    return x->tls_error;
+}
+
 static void finish(nna_transport *t, nna_xfer *x, CURLcode rc)
 {
     curl_multi_remove_handle(t->multi, x->easy);
@@ -199,6 +240,7 @@ static void finish(nna_transport *t, nna_xfer *x, CURLcode rc)
     r.date = x->date[0] ? x->date : NULL;
     r.error = rc == CURLE_OK ? NULL : (x->too_large ? "response body too large"
                                                     : curl_easy_strerror(rc));
+    if (r.result == NNA_XFER_TLS) r.error = tls_error_text(x, rc);
     r.elapsed = nna_loop_now(t->loop) - x->started;
     x->done(x->arg, &r);
     to_pool(t, x);
@@ -384,6 +426,22 @@ static int build_mime(nna_xfer *x, const nna_http_request *req)
     return curl_easy_setopt(x->easy, CURLOPT_MIMEPOST, x->mime) == CURLE_OK ? 0 : -1;
 }
 
+/* Trust: verification, the floor version, the caller's CAs and pin, the shared session
+ * cache. */
+static int set_tls(nna_transport *t, CURL *e)
+{
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, t->verify_tls ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, t->verify_tls ? 2L : 0L);
+    if (curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK)
+        return -1;
+    if (t->ca_file && curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file) != CURLE_OK) return -1;
+    if (t->ca_path && curl_easy_setopt(e, CURLOPT_CAPATH, t->ca_path) != CURLE_OK) return -1;
+    if (t->pinned_pubkey &&
+        curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, t->pinned_pubkey) != CURLE_OK) return -1;
+    curl_easy_setopt(e, CURLOPT_SHARE, t->share);
+    return 0;
+}
+
 /* Options that never change for a pooled handle. */
 static int init_handle(nna_transport *t, nna_xfer *x)
 {
@@ -398,8 +456,12 @@ static int init_handle(nna_transport *t, nna_xfer *x)
     curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(e, CURLOPT_USERAGENT, t->user_agent);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, t->verify_tls ? 1L : 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, t->verify_tls ? 2L : 0L);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+    if (set_tls(t, e) != 0) {
+        curl_easy_cleanup(e);
+        x->easy = NULL;
+        return -1;
+    }
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
@@ -456,7 +518,7 @@ static int set_request(nna_transport *t, nna_xfer *x, const nna_http_request *re
     x->too_large = 0;
     x->prereqs = 0;
     x->no_rewind = (unsigned char)(req->no_rewind != 0);
-    x->retry_after[0] = x->date[0] = '\0';
+    x->retry_after[0] = x->date[0] = x->errbuf[0] = '\0';
     curl_easy_setopt(e, CURLOPT_URL, req->url);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(req->timeout > 0 ? req->timeout * 1000.0 : 0));
     curl_easy_setopt(e, CURLOPT_PIPEWAIT, strncmp(req->url, "https:", 6) == 0 ? 1L : 0L);
@@ -551,6 +613,25 @@ static void global_init_once(void)
     }
 }
 
+static int dup_opt(const char *in, char **out)
+{
+    *out = in ? strdup(in) : NULL;
+    return in && !*out ? -1 : 0;
+}
+
+/* Copies of the caller's TLS settings and the session cache the handles share. */
+static int dup_tls_options(nna_transport *t, const nna_transport_options *o)
+{
+    if (dup_opt(o->ca_file, &t->ca_file) || dup_opt(o->ca_path, &t->ca_path) ||
+        dup_opt(o->pinned_pubkey, &t->pinned_pubkey))
+        return -1;
+    t->share = curl_share_init();
+    if (!t->share ||
+        curl_share_setopt(t->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)
+        return -1;
+    return 0;
+}
+
 nna_transport *nna_transport_new(nna_loop *loop, const nna_transport_options *o)
 {
     global_init_once();
@@ -560,6 +641,10 @@ nna_transport *nna_transport_new(nna_loop *loop, const nna_transport_options *o)
     t->connect_timeout_ms = (long)(o->connect_timeout * 1000.0);
     t->verify_tls = o->verify_tls;
     t->user_agent = strdup(o->user_agent);
+    if (dup_tls_options(t, o) != 0) {
+        nna_transport_free(t);
+        return NULL;
+    }
     t->base_headers = base_headers(o->api_key);
     t->json_headers = curl_slist_append(NULL, "Content-Type: application/json");
     for (struct curl_slist *h = t->base_headers; h && t->json_headers; h = h->next)
@@ -630,5 +715,9 @@ void nna_transport_free(nna_transport *t)
         curl_slist_free_all(t->json_headers);
     }
     free(t->user_agent);
+    free(t->ca_file);
+    free(t->ca_path);
+    free(t->pinned_pubkey);
+    if (t->share) curl_share_cleanup(t->share); /* after every handle that used it */
     free(t);
 }

@@ -15,6 +15,9 @@ typedef struct nna_transport_options {
     double      connect_timeout;
     int         verify_tls;
     long        max_connections;
+    const char *ca_file;       /* TLS trust and pin (nna_client_options); NULL = none */
+    const char *ca_path;
+    const char *pinned_pubkey;
 } nna_transport_options;
 
 /* One multipart/form-data part: a text field (value) or a file streamed from disk. */
@@ -42,7 +45,9 @@ typedef enum nna_xfer_result {
     NNA_XFER_SENT,       /* failed after sending began: reset, closed, partial reply */
     NNA_XFER_TIMEOUT,    /* the attempt timed out after connecting */
     NNA_XFER_TOO_LARGE,  /* the response body exceeded the limit */
-    NNA_XFER_LOCAL       /* a local problem (file unreadable, out of memory) */
+    NNA_XFER_LOCAL,      /* a local problem (file unreadable, out of memory) */
+    NNA_XFER_TLS         /* the server's certificate, name or pinned key did not verify
+                            (or the CA file is unusable): permanent, nothing was sent */
 } nna_xfer_result;
 
 typedef struct nna_http_response {

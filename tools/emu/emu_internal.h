@@ -232,6 +232,7 @@ struct nna_emu {
     uint16_t        port;
     /* server */
     struct emu_server *srv;
+    char           *tls_cert_pem, *tls_key_pem; /* HTTPS when set; live as long as srv */
 };
 
 /* ------------------------------------------------------------- config.c */
@@ -393,5 +394,9 @@ int  emu_control(nna_emu *e, const char *method, const char *path_q,
 /* server.c */
 int  emu_server_start(nna_emu *e, const char *host, unsigned port);
 void emu_server_stop(nna_emu *e);
+/* TCP connections accepted since the start (with TLS: one handshake each). Thread-safe. */
+unsigned long long emu_server_connections(const nna_emu *e);
+/* 1 when libmicrohttpd can serve TLS. */
+int  emu_server_tls_supported(void);
 
 #endif

@@ -1,0 +1,8 @@
+# HTTPS end to end (issue 13): nna-emu with TLS, certificates made by the openssl command
+# (tests/tls/mkcerts.sh), the client's trust options and failures.
+check_PROGRAMS += tests/test_tls
+TESTS += tests/test_tls
+tests_test_tls_SOURCES = tests/test_tls.c tests/testutil.c tests/testutil.h
+tests_test_tls_CFLAGS = $(TEST_LIB_CFLAGS) -DNNA_SRCDIR='"$(abs_top_srcdir)"'
+tests_test_tls_LDADD = $(TEST_LIB_LDADD)
+EXTRA_DIST += tests/tls/mkcerts.sh
