@@ -17,10 +17,12 @@
  *
  * TLS: verification is on unless the caller turned it off, TLS 1.2 is the floor, and a
  * certificate, name or pin that does not verify is reported as its own result (a retry
- * would meet the same certificate). Every handle shares one TLS session cache, so a
- * connection opened after the first handshake resumes that session instead of a full
- * handshake. Redirects are never followed: the Authorization header must not go to
- * wherever a Location points. */
+ * would meet the same certificate). Every handle shares one TLS session cache, and until
+ * the first https transfer has finished the others wait outside curl (TLS warm-up): by
+ * then the first connection has its session (a TLS 1.3 ticket arrives after the
+ * handshake), so the connections a fan-out opens next resume it instead of each paying a
+ * full handshake, and over HTTP/2 they all ride the first connection. Redirects are never
+ * followed: the Authorization header must not go to wherever a Location points. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -61,6 +63,9 @@ struct nna_xfer {
     char           tls_error[CURL_ERROR_SIZE + 64];
     double         started;
     int            active;
+    unsigned char  https;
+    unsigned char  waiting;       /* held back until the TLS warm-up ends */
+    nna_xfer      *next_wait;
     nna_xfer      *next_free;
     nna_xfer      *prev_act, *next_act;
 };
@@ -81,6 +86,10 @@ struct nna_transport {
     nna_xfer          *active_list;
     size_t             nactive;
     long               maxconnects;   /* CURLMOPT_MAXCONNECTS now */
+    int                https_started; /* an https transfer was handed to curl */
+    int                tls_warm;      /* an https transfer has finished */
+    nna_xfer          *wait_head, *wait_tail;
+    nna_xfer          *refused;       /* held ones curl would not take: failed by drain() */
     int                draining;
 };
 
@@ -226,10 +235,66 @@ static const char *tls_error_text(nna_xfer *x, CURLcode rc)
     return x->tls_error;
 }
 
+/* A transfer that could not be handed to curl after all: reported as unsent. */
+static void fail_unsent(nna_transport *t, nna_xfer *x, const char *why)
+{
+    unlink_active(t, x);
+    nna_http_response r;
+    memset(&r, 0, sizeof r);
+    r.result = NNA_XFER_UNSENT;
+    r.body = "";
+    r.error = why;
+    r.elapsed = nna_loop_now(t->loop) - x->started;
+    x->done(x->arg, &r);
+    to_pool(t, x);
+}
+
+/* The first https transfer finished (or was aborted): its session is in the shared
+ * cache, so the held ones go to curl now (and open their connections resuming it, or
+ * multiplex). One curl refuses is failed from drain(), never from inside this call. */
+static void end_tls_warmup(nna_transport *t)
+{
+    t->tls_warm = 1;
+    while (t->wait_head) {
+        nna_xfer *x = t->wait_head;
+        t->wait_head = x->next_wait;
+        x->next_wait = NULL;
+        x->waiting = 0;
+        if (curl_multi_add_handle(t->multi, x->easy) != CURLM_OK) {
+            x->next_wait = t->refused;
+            t->refused = x;
+            nna_timer_start(t->loop, &t->timer, 0); /* drain() soon */
+        }
+    }
+    t->wait_tail = NULL;
+}
+
+static void unlink_refused(nna_transport *t, nna_xfer *x)
+{
+    for (nna_xfer **pp = &t->refused; *pp; pp = &(*pp)->next_wait)
+        if (*pp == x) {
+            *pp = x->next_wait;
+            x->next_wait = NULL;
+            return;
+        }
+}
+
+static void unlink_waiting(nna_transport *t, nna_xfer *x)
+{
+    nna_xfer **pp = &t->wait_head, *prev = NULL;
+    while (*pp && *pp != x) { prev = *pp; pp = &(*pp)->next_wait; }
+    if (!*pp) return;
+    *pp = x->next_wait;
+    if (t->wait_tail == x) t->wait_tail = prev;
+    x->next_wait = NULL;
+    x->waiting = 0;
+}
+
 static void finish(nna_transport *t, nna_xfer *x, CURLcode rc)
 {
     curl_multi_remove_handle(t->multi, x->easy);
     unlink_active(t, x);
+    if (x->https && !t->tls_warm) end_tls_warmup(t);
     nna_http_response r;
     memset(&r, 0, sizeof r);
     r.result = classify(x, rc);
@@ -259,6 +324,12 @@ static void drain(nna_transport *t)
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
         CURLcode rc = m->data.result;
         finish(t, x, rc);
+    }
+    while (t->refused) {
+        nna_xfer *x = t->refused;
+        t->refused = x->next_wait;
+        x->next_wait = NULL;
+        fail_unsent(t, x, "could not start the transfer");
     }
     t->draining = 0;
 }
@@ -553,9 +624,16 @@ nna_xfer *nna_xfer_start(nna_transport *t, const nna_http_request *req, nna_xfer
     x->done = done;
     x->arg = arg;
     x->started = nna_loop_now(t->loop);
-    if (curl_multi_add_handle(t->multi, x->easy) != CURLM_OK) {
+    x->https = strncmp(req->url, "https:", 6) == 0;
+    if (x->https && t->https_started && !t->tls_warm) {
+        x->waiting = 1; /* see end_tls_warmup */
+        if (t->wait_tail) t->wait_tail->next_wait = x; else t->wait_head = x;
+        t->wait_tail = x;
+    } else if (curl_multi_add_handle(t->multi, x->easy) != CURLM_OK) {
         to_pool(t, x);
         return NULL;
+    } else if (x->https) {
+        t->https_started = 1;
     }
     /* The connection cache must hold at least every connection in use: with fewer, curl
      * closes a connection after almost every reply once more transfers than that are in
@@ -576,7 +654,14 @@ nna_xfer *nna_xfer_start(nna_transport *t, const nna_http_request *req, nna_xfer
 void nna_xfer_abort(nna_transport *t, nna_xfer *x)
 {
     if (!x || !x->active) return;
-    curl_multi_remove_handle(t->multi, x->easy);
+    if (x->waiting) {
+        unlink_waiting(t, x);
+    } else {
+        curl_multi_remove_handle(t->multi, x->easy);
+        /* The transfer the others wait for is gone: stop holding them. */
+        if (x->https && !t->tls_warm) end_tls_warmup(t);
+    }
+    unlink_refused(t, x);
     unlink_active(t, x);
     to_pool(t, x);
 }
@@ -683,6 +768,8 @@ static void free_handle(nna_xfer *x)
 void nna_transport_free(nna_transport *t)
 {
     if (!t) return;
+    /* held and refused transfers are on the active list too */
+    t->wait_head = t->wait_tail = t->refused = NULL;
     while (t->active_list) {
         nna_xfer *x = t->active_list;
         curl_multi_remove_handle(t->multi, x->easy);

@@ -311,6 +311,32 @@ START_TEST(fanout_reuses_tls_connections)
 }
 END_TEST
 
+START_TEST(cancelled_first_transfer_releases_the_held_ones)
+{
+    /* Until the first https transfer ends the others wait for its TLS session; cancelling
+     * that first one must not leave them waiting. */
+    tctx t;
+    tls_emu(&t, "server");
+    cJSON_Delete(emu_ctl(&t, "POST", "/_emu/config", "{\"latency_ms\":300}", NULL));
+    nna_client_options o;
+    tls_options(&t, &o, "ca.pem");
+    ck_assert_int_eq(tls_client(&t, &o), NNA_OK);
+    nna_future *fs[5];
+    for (int i = 0; i < 5; i++) fs[i] = nna_agents_list(t.client, NULL);
+    /* Let the first one start its handshake, then cancel it. */
+    for (int i = 0; i < 5; i++) tloop_run_nowait(&t);
+    nna_future_cancel(fs[0]);
+    for (int i = 1; i < 5; i++) {
+        ck_assert(run_until_done(t.loop, fs[i], 20));
+        ck_assert_int_eq(nna_future_status(fs[i]), NNA_OK);
+    }
+    ck_assert(run_until_done(t.loop, fs[0], 5));
+    ck_assert_int_eq(nna_future_status(fs[0]), NNA_ECANCELLED);
+    for (int i = 0; i < 5; i++) nna_future_unref(fs[i]);
+    tctx_stop(&t);
+}
+END_TEST
+
 /* ---- the key over plain http ---------------------------------------------------------- */
 
 START_TEST(cleartext_remote_urls)
@@ -417,6 +443,7 @@ static Suite *suite(void)
     tcase_add_test(tc, pinned_key_file);
     tcase_add_test(tc, verification_off_is_explicit);
     tcase_add_test(tc, fanout_reuses_tls_connections);
+    tcase_add_test(tc, cancelled_first_transfer_releases_the_held_ones);
     suite_add_tcase(s, tc);
     TCase *tp = tcase_create("plain-http");
     tcase_add_test(tp, cleartext_remote_urls);
