@@ -22,8 +22,9 @@ lib_libnnacore_la_SOURCES = \
 	lib/task_parse.c lib/api_internal.h \
 	lib/tasks.c lib/run.c \
 	$(NNA_API_SOURCES)
-lib_libnnacore_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) $(OPENSSL_CFLAGS)
-lib_libnnacore_la_LIBADD = $(CURL_LIBS) $(CJSON_LIBS) $(OPENSSL_LIBS) $(M_LIBS)
+# TLS is libcurl's (its OpenSSL backend): libnna calls no OpenSSL function itself.
+lib_libnnacore_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS)
+lib_libnnacore_la_LIBADD = $(CURL_LIBS) $(CJSON_LIBS) $(M_LIBS)
 
 lib_LTLIBRARIES += lib/libnna.la
 lib_libnna_la_SOURCES = lib/loop_ev.c

@@ -20,6 +20,12 @@ void cli_global_help(FILE *out)
 "                         (default 300; batch and demo: none; 0 = none)\n"
 "  --request-timeout S    time limit per HTTP attempt (default 30)\n"
 "  --backoff LIST         back-off base delays in seconds, e.g. 1,2,5,10,30\n"
+"  --cacert FILE          trust the CAs in this PEM file instead of the system's\n"
+"  --capath DIR           trust the CAs in this hashed directory (openssl rehash)\n"
+"  --pinned-pubkey PIN    the server's public key must also match: sha256//BASE64\n"
+"                         (several joined by ';') or a PEM/DER key file\n"
+"  --allow-insecure-http  allow a plain http:// base URL to a host other than this\n"
+"                         machine (the API key then crosses the network unencrypted)\n"
 "  -v, --verbose          trace each HTTP exchange on stderr (never the key)\n"
 "  --progress, --no-progress\n"
 "                         force or silence the progress bar (default: when stderr\n"
@@ -72,6 +78,25 @@ int cli_global_option(cli *c, int argc, char **argv, int *i)
         return r < 0 || parse_seconds("--request-timeout", v, &c->request_timeout) ? -1 : 1;
     if ((r = arg_value(argc, argv, i, "--backoff", &v)))
         return r < 0 || parse_backoff(c, v) ? -1 : 1;
+    if ((r = arg_value(argc, argv, i, "--cacert", &v))) {
+        if (r < 0) return -1;
+        c->cacert = v;
+        return 1;
+    }
+    if ((r = arg_value(argc, argv, i, "--capath", &v))) {
+        if (r < 0) return -1;
+        c->capath = v;
+        return 1;
+    }
+    if ((r = arg_value(argc, argv, i, "--pinned-pubkey", &v))) {
+        if (r < 0) return -1;
+        c->pinned_pubkey = v;
+        return 1;
+    }
+    if (arg_is(a, "--allow-insecure-http", NULL)) {
+        c->allow_insecure_http = 1;
+        return 1;
+    }
     if (arg_is(a, "-v", "--verbose")) {
         c->verbose = 1;
         return 1;
@@ -156,6 +181,9 @@ int cli_connect(cli *c, const char *key)
     if (!base || !*base) base = NNA_DEFAULT_BASE_URL;
     if (strncasecmp(base, "http://", 7) != 0 && strncasecmp(base, "https://", 8) != 0)
         return usage_error("--base-url: expected an http:// or https:// URL, got \"%s\"", base);
+    if (!c->allow_insecure_http && nna_base_url_cleartext_remote(base))
+        return usage_error("refusing to send the API key unencrypted to \"%s\": use https://, "
+                           "or --allow-insecure-http if you really mean it", base);
     c->loop = ev_loop_new(EVFLAG_AUTO);
     if (!c->loop) return report_error(NNA_ENOMEM, 0, "cannot create the event loop");
     nna_client_options o;
@@ -172,6 +200,10 @@ int cli_connect(cli *c, const char *key)
         o.backoff_len = c->backoff_len;
     }
     if (c->verbose) o.trace = on_trace;
+    o.ca_file = c->cacert;
+    o.ca_path = c->capath;
+    o.pinned_pubkey = c->pinned_pubkey;
+    o.allow_insecure_http = c->allow_insecure_http;
     nna_status st = nna_client_new_ev(c->loop, &o, &c->client);
     if (st != NNA_OK) {
         ev_loop_destroy(c->loop);
