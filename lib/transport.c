@@ -18,10 +18,12 @@
  * TLS: verification is on unless the caller turned it off, TLS 1.2 is the floor, and a
  * certificate, name or pin that does not verify is reported as its own result (a retry
  * would meet the same certificate). Every handle shares one TLS session cache, and until
- * the first https transfer has finished the others wait outside curl (TLS warm-up): by
- * then the first connection has its session (a TLS 1.3 ticket arrives after the
- * handshake), so the connections a fan-out opens next resume it instead of each paying a
- * full handshake, and over HTTP/2 they all ride the first connection. Redirects are never
+ * the first https transfer has its response (or ends, or WARMUP_MAX passes) the others
+ * wait outside curl (TLS warm-up): by then the first connection has its session (a TLS
+ * 1.3 ticket arrives after the handshake), so the connections a fan-out opens next resume
+ * it instead of each paying a full handshake, and over HTTP/2 they all ride the first
+ * connection. The time limit keeps a slow first request (a large upload) from holding the
+ * rest. Redirects are never
  * followed: the Authorization header must not go to wherever a Location points. */
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,7 @@
 
 #define MAX_BODY   (64u * 1024 * 1024)
 #define HDR_MAX    128
+#define WARMUP_MAX 1.0   /* seconds the TLS warm-up may hold transfers back */
 
 typedef struct sock_rec {
     curl_socket_t    fd;
@@ -87,7 +90,9 @@ struct nna_transport {
     size_t             nactive;
     long               maxconnects;   /* CURLMOPT_MAXCONNECTS now */
     int                https_started; /* an https transfer was handed to curl */
-    int                tls_warm;      /* an https transfer has finished */
+    int                tls_warm;      /* the TLS warm-up is over */
+    int                warm_due;      /* the first https response began: end it in drain() */
+    nna_timer          warm_timer;    /* WARMUP_MAX */
     nna_xfer          *wait_head, *wait_tail;
     nna_xfer          *refused;       /* held ones curl would not take: failed by drain() */
     int                draining;
@@ -255,6 +260,7 @@ static void fail_unsent(nna_transport *t, nna_xfer *x, const char *why)
 static void end_tls_warmup(nna_transport *t)
 {
     t->tls_warm = 1;
+    nna_timer_stop(t->loop, &t->warm_timer);
     while (t->wait_head) {
         nna_xfer *x = t->wait_head;
         t->wait_head = x->next_wait;
@@ -325,6 +331,7 @@ static void drain(nna_transport *t)
         CURLcode rc = m->data.result;
         finish(t, x, rc);
     }
+    if (t->warm_due && !t->tls_warm) end_tls_warmup(t);
     while (t->refused) {
         nna_xfer *x = t->refused;
         t->refused = x->next_wait;
@@ -341,6 +348,13 @@ static void on_timer_fired(nna_timer *tm, void *arg)
     int running;
     curl_multi_socket_action(t->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     drain(t);
+}
+
+static void on_warmup_timeout(nna_timer *tm, void *arg)
+{
+    (void)tm;
+    nna_transport *t = arg;
+    if (!t->tls_warm) end_tls_warmup(t);
 }
 
 static void on_io_ready(void *arg, int fd, int events)
@@ -397,6 +411,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *userp)
     nna_xfer *x = userp;
     size_t len = size * n;
     if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) { /* a new response (after 1xx) */
+        if (x->https) x->t->warm_due = 1; /* its TLS session is cached by now */
         x->retry_after[0] = x->date[0] = '\0';
         x->resp_len = 0;
         return len;
@@ -632,8 +647,9 @@ nna_xfer *nna_xfer_start(nna_transport *t, const nna_http_request *req, nna_xfer
     } else if (curl_multi_add_handle(t->multi, x->easy) != CURLM_OK) {
         to_pool(t, x);
         return NULL;
-    } else if (x->https) {
+    } else if (x->https && !t->https_started) {
         t->https_started = 1;
+        nna_timer_start(t->loop, &t->warm_timer, WARMUP_MAX);
     }
     /* The connection cache must hold at least every connection in use: with fewer, curl
      * closes a connection after almost every reply once more transfers than that are in
@@ -743,6 +759,7 @@ nna_transport *nna_transport_new(nna_loop *loop, const nna_transport_options *o)
         return NULL;
     }
     nna_timer_init(&t->timer, on_timer_fired, t);
+    nna_timer_init(&t->warm_timer, on_warmup_timeout, t);
     loop->io_handler = on_io_ready;
     loop->io_arg = t;
     curl_multi_setopt(t->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
@@ -790,6 +807,7 @@ void nna_transport_free(nna_transport *t)
         free(s);
     }
     nna_timer_stop(t->loop, &t->timer);
+    nna_timer_stop(t->loop, &t->warm_timer);
     if (t->loop->io_handler == on_io_ready) t->loop->io_handler = NULL;
     if (t->base_headers) {
         for (struct curl_slist *h = t->base_headers; h; h = h->next)

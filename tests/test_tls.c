@@ -127,11 +127,13 @@ static void expect_tls_failure(tctx *t, nna_future *f, double started, const cha
     ck_assert_msg(strstr(err, "TLS") && strstr(err, detail), "error text: %s", err);
     ck_assert_ptr_null(strstr(err, NNA_EMU_DEFAULT_KEY));
     ck_assert_int_eq(nna_future_http_status(f), 0);
-    /* Not retried: one handshake, well inside the back-off the retries would take. */
+    /* Not retried: one connection (one handshake) is all the server saw, and the time is
+     * well inside what the 1 s back-off of retries until the deadline would take (loose:
+     * sanitizer builds on a loaded machine are slow). */
     ck_assert_uint_le(nna_future_attempts(f), 1);
-    ck_assert_msg(tclock() - started < 2.0, "took %.2f s", tclock() - started);
-    ck_assert_int_eq(counter(t, "requests"), 0);
     ck_assert_int_eq(counter(t, "connections"), 1);
+    ck_assert_int_eq(counter(t, "requests"), 0);
+    ck_assert_msg(tclock() - started < 8.0, "took %.2f s", tclock() - started);
     ck_assert(!nna_status_retryable(NNA_ETLS));
     ck_assert_ptr_nonnull(strstr(nna_strerror(NNA_ETLS), "TLS"));
 }
@@ -206,8 +208,9 @@ START_TEST(unreadable_ca_file_fails_at_once)
     nna_future *f = list_agents(&t);
     ck_assert_int_eq(nna_future_status(f), NNA_ETLS);
     ck_assert_ptr_nonnull(strstr(nna_future_error(f), "TLS"));
-    ck_assert(tclock() - t0 < 2.0);
+    ck_assert(tclock() - t0 < 8.0);
     ck_assert_int_eq(counter(&t, "requests"), 0);
+    ck_assert_int_eq(counter(&t, "connections"), 1);
     nna_future_unref(f);
     tctx_stop(&t);
 }
@@ -236,7 +239,7 @@ START_TEST(pinned_key_must_match)
     ck_assert_int_eq(nna_future_status(f), NNA_ETLS);
     ck_assert_msg(strstr(nna_future_error(f), "TLS") && strstr(nna_future_error(f), "ublic key"),
                   "error text: %s", nna_future_error(f));
-    ck_assert(tclock() - t0 < 2.0);
+    ck_assert(tclock() - t0 < 8.0);
     ck_assert_int_eq(counter(&t, "requests"), 1); /* only the first client's */
     nna_future_unref(f);
     nna_client_shutdown(second, NNA_SHUTDOWN_CANCEL, NULL, NULL);
@@ -332,6 +335,37 @@ START_TEST(cancelled_first_transfer_releases_the_held_ones)
     }
     ck_assert(run_until_done(t.loop, fs[0], 5));
     ck_assert_int_eq(nna_future_status(fs[0]), NNA_ECANCELLED);
+    for (int i = 0; i < 5; i++) nna_future_unref(fs[i]);
+    tctx_stop(&t);
+}
+END_TEST
+
+START_TEST(slow_first_request_holds_others_at_most_a_second)
+{
+    /* The warm-up waits for the first https response, but not for a slow one: after at
+     * most a second the others go ahead (a large upload must not hold a fan-out). */
+    tctx t;
+    tls_emu(&t, "server");
+    int st = 0;
+    cJSON_Delete(emu_ctl(&t, "POST", "/_emu/script",
+                         "{\"route\":\"agents.list\",\"responses\":[{\"pass\":true,"
+                         "\"delay_ms\":6000}]}", &st));
+    ck_assert_int_eq(st, 200);
+    nna_client_options o;
+    tls_options(&t, &o, "ca.pem");
+    ck_assert_int_eq(tls_client(&t, &o), NNA_OK);
+    double t0 = tclock();
+    nna_future *fs[5];
+    for (int i = 0; i < 5; i++) fs[i] = nna_agents_list(t.client, NULL);
+    for (int i = 1; i < 5; i++) {
+        ck_assert(run_until_done(t.loop, fs[i], 20));
+        ck_assert_int_eq(nna_future_status(fs[i]), NNA_OK);
+    }
+    double took = tclock() - t0;
+    ck_assert_msg(took < 4.5, "the others took %.2f s", took);
+    ck_assert(!nna_future_done(fs[0]));
+    ck_assert(run_until_done(t.loop, fs[0], 20));
+    ck_assert_int_eq(nna_future_status(fs[0]), NNA_OK);
     for (int i = 0; i < 5; i++) nna_future_unref(fs[i]);
     tctx_stop(&t);
 }
@@ -444,6 +478,7 @@ static Suite *suite(void)
     tcase_add_test(tc, verification_off_is_explicit);
     tcase_add_test(tc, fanout_reuses_tls_connections);
     tcase_add_test(tc, cancelled_first_transfer_releases_the_held_ones);
+    tcase_add_test(tc, slow_first_request_holds_others_at_most_a_second);
     suite_add_tcase(s, tc);
     TCase *tp = tcase_create("plain-http");
     tcase_add_test(tp, cleartext_remote_urls);
