@@ -23,8 +23,8 @@
  * 1.3 ticket arrives after the handshake), so the connections a fan-out opens next resume
  * it instead of each paying a full handshake, and over HTTP/2 they all ride the first
  * connection. The time limit keeps a slow first request (a large upload) from holding the
- * rest. Redirects are never
- * followed: the Authorization header must not go to wherever a Location points. */
+ * rest. Redirects are never followed: the Authorization header must not go to wherever a
+ * Location points. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -254,9 +254,10 @@ static void fail_unsent(nna_transport *t, nna_xfer *x, const char *why)
     to_pool(t, x);
 }
 
-/* The first https transfer finished (or was aborted): its session is in the shared
- * cache, so the held ones go to curl now (and open their connections resuming it, or
- * multiplex). One curl refuses is failed from drain(), never from inside this call. */
+/* The first https response began (its session is in the shared cache by then), or that
+ * transfer ended or was aborted, or WARMUP_MAX passed: the held transfers go to curl now
+ * (and open their connections resuming the session, or multiplex). One curl refuses is
+ * failed from drain(), never from inside this call. */
 static void end_tls_warmup(nna_transport *t)
 {
     t->tls_warm = 1;
