@@ -19,7 +19,8 @@ bench_raw_curl_LDADD = $(CURL_LIBS) $(CJSON_LIBS) $(EV_LIBS) $(M_LIBS)
 bench_raw_curl_LDFLAGS = $(AM_LDFLAGS) -no-install
 
 nnabench_files = bench/run bench/report.py bench/plot.py bench/aiohttp_fanout.py \
-	bench/node_fetch.mjs bench/node_http.mjs bench/wrk_post.lua bench/procstat.py
+	bench/node_fetch.mjs bench/node_http.mjs bench/wrk_post.lua bench/procstat.py \
+	bench/tls.sh bench/tls_report.py
 EXTRA_DIST += $(nnabench_files) docs/bench.md
 
 .PHONY: bench bench-programs

@@ -5,6 +5,7 @@
  *
  *   nna_fanout --url http://127.0.0.1:PORT --n 20000 --cap 64
  *              [--mem] [--events FILE] [--sample-ms 50] [--client-inflight K]
+ *              [--cacert FILE]   (https: trust this CA; bench/run --tls)
  *
  * --mem       heap (mallinfo2) and RSS before and after submitting, per queued operation
  *             and per request in flight (sampled at every completion; slower, so a
@@ -200,6 +201,7 @@ int main(int argc, char **argv)
     o.base_url = url;
     o.api_key = BENCH_KEY;
     o.workspace = B.ws;
+    o.ca_file = bench_arg(argc, argv, "--cacert", NULL); /* https (bench/run --tls) */
     if (client_inflight > 0) o.max_inflight = (unsigned)client_inflight;
     nna_status st = nna_client_new_ev(B.loop, &o, &B.c);
     if (st != NNA_OK) {

@@ -11,6 +11,9 @@
  *
  *   raw_curl --url http://127.0.0.1:PORT --n 20000 --cap 64 [--mem] [--upfront]
  *
+ * --cacert FILE  (https URLs) trust this CA; the handles then share one TLS session
+ *            cache and wait for HTTP/2 multiplexing (PIPEWAIT), as a careful client would
+ *            (bench/run --tls).
  * --upfront  adds all N easy handles to the multi handle at once instead of queueing
  *            (what a naive client does; curl then runs at most --cap connections via
  *            CURLMOPT_MAX_TOTAL_CONNECTIONS) — to show what queueing saves.
@@ -38,6 +41,8 @@ static struct {
     CURLM          *multi;
     ev_timer        timer;
     struct curl_slist *headers;
+    const char     *cacert;        /* --cacert: https, see above */
+    CURLSH         *share;
     char            url[512];
     const char     *body;
     long            n, cap, queued, inflight, done, ok, failed;
@@ -78,6 +83,11 @@ static req *new_req(void)
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 30000L);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, q);
+    if (R.cacert) {
+        curl_easy_setopt(e, CURLOPT_CAINFO, R.cacert);
+        curl_easy_setopt(e, CURLOPT_SHARE, R.share);
+        curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+    }
     return q;
 }
 
@@ -234,14 +244,17 @@ int main(int argc, char **argv)
     R.cap = atol(bench_arg(argc, argv, "--cap", "64"));
     R.mem = bench_flag(argc, argv, "--mem");
     R.upfront = bench_flag(argc, argv, "--upfront");
+    R.cacert = bench_arg(argc, argv, "--cacert", NULL);
     if (R.mem) R.samples = calloc((size_t)(3 * R.cap + 1), sizeof(double));
     if (!base || R.n <= 0 || R.cap <= 0) {
-        fprintf(stderr, "usage: raw_curl --url http://127.0.0.1:PORT [--n N] [--cap C] [--mem] [--upfront]\n");
+        fprintf(stderr, "usage: raw_curl --url http://127.0.0.1:PORT [--n N] [--cap C] [--mem] [--upfront] [--cacert FILE]\n");
         return 2;
     }
     snprintf(R.url, sizeof R.url, "%s/api/v1/agents/%s/run", base, BENCH_AGENT);
     R.body = "{\"query\":\"" BENCH_QUERY "\"}";
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    R.share = curl_share_init();
+    curl_share_setopt(R.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
     R.loop = ev_loop_new(EVFLAG_AUTO);
     ev_init(&R.timer, on_timer);
     R.multi = curl_multi_init();
@@ -271,6 +284,7 @@ int main(int argc, char **argv)
                         R.per_queued, R.n, R.samples, R.nsamples);
     printf("}\n");
     curl_multi_cleanup(R.multi);
+    curl_share_cleanup(R.share);
     curl_slist_free_all(R.headers);
     ev_loop_destroy(R.loop);
     curl_global_cleanup();

@@ -83,6 +83,8 @@ static nna_status check_options(const nna_client_options *o)
     if (!nna_base_url_valid(o->base_url)) return NNA_EINVAL;
     for (const unsigned char *k = (const unsigned char *)o->api_key; *k; k++)
         if (*k < ' ' || *k == 0x7f) return NNA_EINVAL; /* would split or corrupt the header */
+    /* The key in clear text over a network: only when the caller asked for it. */
+    if (!o->allow_insecure_http && nna_base_url_cleartext_remote(o->base_url)) return NNA_EINVAL;
     if (o->backoff_len > 8 || o->max_attempts == 0) return NNA_EINVAL;
     return NNA_OK;
 }
@@ -138,6 +140,9 @@ nna_status nna_client_new_custom(const nna_loop_ops *ops, void *backend,
         .connect_timeout = o->connect_timeout > 0 ? o->connect_timeout : 10,
         .verify_tls = o->verify_tls,
         .max_connections = (long)(o->max_inflight > 0 ? o->max_inflight : 64) + 16,
+        .ca_file = o->ca_file,
+        .ca_path = o->ca_path,
+        .pinned_pubkey = o->pinned_pubkey,
     };
     nna_limits_transport(o, &to);
     c->tp = c->api_base && c->key ? nna_transport_new(&c->loop, &to) : NULL;

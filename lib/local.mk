@@ -18,13 +18,15 @@ lib_libnnacore_la_SOURCES = \
 	lib/reconcile.c lib/reconcile.h lib/idset.c \
 	lib/errtext.c lib/errtext.h \
 	lib/url.c lib/url.h \
+	lib/cleartext.c \
 	lib/uuid.c lib/uuid.h \
 	lib/task_parse.c lib/api_internal.h \
 	lib/jsonspan.c lib/jsonspan.h lib/jsondoc.c lib/jsondoc.h \
 	lib/tasks.c lib/run.c \
 	$(NNA_API_SOURCES)
-lib_libnnacore_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) $(OPENSSL_CFLAGS)
-lib_libnnacore_la_LIBADD = $(CURL_LIBS) $(CJSON_LIBS) $(OPENSSL_LIBS) $(M_LIBS)
+# TLS is libcurl's (its OpenSSL backend): libnna calls no OpenSSL function itself.
+lib_libnnacore_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS)
+lib_libnnacore_la_LIBADD = $(CURL_LIBS) $(CJSON_LIBS) $(M_LIBS)
 
 lib_LTLIBRARIES += lib/libnna.la
 lib_libnna_la_SOURCES = lib/loop_ev.c

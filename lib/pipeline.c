@@ -383,6 +383,10 @@ static void fail_permanent(nna_op *op, const nna_http_response *r)
 {
     char buf[NNA_ERRTEXT_EXCERPT + 160];
     size_t ul = strlen(op->url);
+    if (r->result == NNA_XFER_TLS) { /* the transport's text names the TLS failure */
+        nna_op_finish(op, NNA_ETLS, NULL, r->error);
+        return;
+    }
     if (r->fail_status == NNA_EURL)
         snprintf(buf, sizeof buf, "cannot send to this URL (%s; %zu bytes): %.*s%s",
                  r->error ? r->error : "invalid", ul, NNA_ERRTEXT_EXCERPT, op->url,
@@ -437,7 +441,8 @@ static void on_xfer_done(void *arg, const nna_http_response *r)
     case NNA_XFER_UNSENT: cls = NNA_RC_UNSENT; break;
     case NNA_XFER_SENT:
     case NNA_XFER_TIMEOUT: cls = NNA_RC_NETWORK; break;
-    case NNA_XFER_PERMANENT: cls = NNA_RC_PERMANENT; break;
+    case NNA_XFER_PERMANENT:
+    case NNA_XFER_TLS: cls = NNA_RC_PERMANENT; break; /* the same on every retry */
     case NNA_XFER_BUDGET: /* local pressure, not the server's health; but a request that
                              must not repeat was cut mid-reply: in doubt */
         cls = op->kind == NNA_OP_IDEMPOTENT ? NNA_RC_FATAL : NNA_RC_NETWORK;

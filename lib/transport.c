@@ -13,7 +13,18 @@
  * request, and a second call for a non-idempotent one aborts the transfer, which is then
  * reported as sent (outcome in doubt), so the pipeline reconciles instead of a blind
  * retry of run creation. Multipart file parts have no seek callback for the same
- * reason. */
+ * reason.
+ *
+ * TLS: verification is on unless the caller turned it off, TLS 1.2 is the floor, and a
+ * certificate, name or pin that does not verify is reported as its own result (a retry
+ * would meet the same certificate). Every handle shares one TLS session cache, and until
+ * the first https transfer has its response (or ends, or WARMUP_MAX passes) the others
+ * wait outside curl (TLS warm-up): by then the first connection has its session (a TLS
+ * 1.3 ticket arrives after the handshake), so the connections a fan-out opens next resume
+ * it instead of each paying a full handshake, and over HTTP/2 they all ride the first
+ * connection. The time limit keeps a slow first request (a large upload) from holding the
+ * rest. Redirects are never followed: the Authorization header must not go to wherever a
+ * Location points. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -25,6 +36,7 @@
 #define MAX_BODY   ((size_t)64 << 20)  /* body cap when neither request nor options name one */
 #define HDR_MAX    128
 #define LOC_MAX    512        /* enough of a Location to say where a redirect points */
+#define WARMUP_MAX 1.0        /* seconds the TLS warm-up may hold transfers back */
 
 /* Which limit ended a transfer (the write or header callback refused more bytes). */
 enum { LIM_NONE, LIM_BODY, LIM_HEADER, LIM_BUDGET };
@@ -60,8 +72,12 @@ struct nna_xfer {
     char           retry_after[HDR_MAX];
     char           date[HDR_MAX];
     char           location[LOC_MAX];
+    char           tls_error[CURL_ERROR_SIZE + 64];
     double         started;
     int            active;
+    unsigned char  https;
+    unsigned char  waiting;       /* held back until the TLS warm-up ends */
+    nna_xfer      *next_wait;
     nna_xfer      *next_free;
     nna_xfer      *prev_act, *next_act;
 };
@@ -75,6 +91,8 @@ struct nna_transport {
     char              *user_agent;
     long               connect_timeout_ms;
     int                verify_tls;
+    char              *ca_file, *ca_path, *pinned_pubkey;
+    CURLSH            *share;         /* the TLS session cache of every handle */
     sock_rec          *socks;
     nna_xfer          *free_list;
     nna_xfer          *active_list;
@@ -83,6 +101,12 @@ struct nna_transport {
     size_t             max_body, max_header; /* limits (reply_limits.h) */
     size_t             budget, budget_used, budget_peak;
     long               low_speed_limit, low_speed_time;
+    int                https_started; /* an https transfer was handed to curl */
+    int                tls_warm;      /* the TLS warm-up is over */
+    int                warm_due;      /* the first https response began: end it in drain() */
+    nna_timer          warm_timer;    /* WARMUP_MAX */
+    nna_xfer          *wait_head, *wait_tail;
+    nna_xfer          *refused;       /* held ones curl would not take: failed by drain() */
     int                draining;
 };
 
@@ -148,6 +172,26 @@ static nna_status permanent_status(CURLcode rc)
     }
 }
 
+/* Failures of trust: the same server would fail the same way on every retry. A generic
+ * handshake failure (CURLE_SSL_CONNECT_ERROR: reset mid-handshake, overload) stays a
+ * retryable network failure: with OpenSSL a failed verification of the certificate or
+ * the name is always CURLE_PEER_FAILED_VERIFICATION. */
+static int tls_trust_failure(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_PEER_FAILED_VERIFICATION:  /* chain, expiry or host name */
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_CACERT_BADFILE:        /* ca_file / ca_path unusable */
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CIPHER:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 static nna_xfer_result classify(nna_xfer *x, CURLcode rc)
 {
     if (rc == CURLE_OK) return NNA_XFER_HTTP;
@@ -159,6 +203,7 @@ static nna_xfer_result classify(nna_xfer *x, CURLcode rc)
                  "response body larger than this request's limit of %zu bytes", x->max_body);
         return NNA_XFER_TOO_LARGE;
     }
+    if (tls_trust_failure(rc)) return NNA_XFER_TLS;
     /* libcurl was about to re-send a non-rewindable request (the reused connection died):
      * the first copy may have reached the server. */
     if (rc == CURLE_ABORTED_BY_CALLBACK && x->prereqs > 1) return NNA_XFER_SENT;
@@ -229,10 +274,77 @@ static void to_pool(nna_transport *t, nna_xfer *x)
     t->free_list = x;
 }
 
+/* "TLS: " and libcurl's detail ("SSL certificate problem: self-signed certificate"),
+ * which names the problem better than the code's generic text. */
+static const char *tls_error_text(nna_xfer *x, CURLcode rc)
+{
+    snprintf(x->tls_error, sizeof x->tls_error, "TLS: %s (not retried)",
+             x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+    return x->tls_error;
+}
+
+/* A transfer that could not be handed to curl after all: reported as unsent. */
+static void fail_unsent(nna_transport *t, nna_xfer *x, const char *why)
+{
+    unlink_active(t, x);
+    nna_http_response r;
+    memset(&r, 0, sizeof r);
+    r.result = NNA_XFER_UNSENT;
+    r.body = "";
+    r.error = why;
+    r.elapsed = nna_loop_now(t->loop) - x->started;
+    x->done(x->arg, &r);
+    to_pool(t, x);
+}
+
+/* The first https response began (its session is in the shared cache by then), or that
+ * transfer ended or was aborted, or WARMUP_MAX passed: the held transfers go to curl now
+ * (and open their connections resuming the session, or multiplex). One curl refuses is
+ * failed from drain(), never from inside this call. */
+static void end_tls_warmup(nna_transport *t)
+{
+    t->tls_warm = 1;
+    nna_timer_stop(t->loop, &t->warm_timer);
+    while (t->wait_head) {
+        nna_xfer *x = t->wait_head;
+        t->wait_head = x->next_wait;
+        x->next_wait = NULL;
+        x->waiting = 0;
+        if (curl_multi_add_handle(t->multi, x->easy) != CURLM_OK) {
+            x->next_wait = t->refused;
+            t->refused = x;
+            nna_timer_start(t->loop, &t->timer, 0); /* drain() soon */
+        }
+    }
+    t->wait_tail = NULL;
+}
+
+static void unlink_refused(nna_transport *t, nna_xfer *x)
+{
+    for (nna_xfer **pp = &t->refused; *pp; pp = &(*pp)->next_wait)
+        if (*pp == x) {
+            *pp = x->next_wait;
+            x->next_wait = NULL;
+            return;
+        }
+}
+
+static void unlink_waiting(nna_transport *t, nna_xfer *x)
+{
+    nna_xfer **pp = &t->wait_head, *prev = NULL;
+    while (*pp && *pp != x) { prev = *pp; pp = &(*pp)->next_wait; }
+    if (!*pp) return;
+    *pp = x->next_wait;
+    if (t->wait_tail == x) t->wait_tail = prev;
+    x->next_wait = NULL;
+    x->waiting = 0;
+}
+
 static void finish(nna_transport *t, nna_xfer *x, CURLcode rc)
 {
     curl_multi_remove_handle(t->multi, x->easy);
     unlink_active(t, x);
+    if (x->https && !t->tls_warm) end_tls_warmup(t);
     nna_http_response r;
     memset(&r, 0, sizeof r);
     r.result = classify(x, rc);
@@ -258,6 +370,7 @@ static void finish(nna_transport *t, nna_xfer *x, CURLcode rc)
             : curl_easy_strerror(rc);
     if (rc == CURLE_OUT_OF_MEMORY && r.result == NNA_XFER_SENT && !x->limit)
         r.error = "the reply could not be read (a header line over libcurl's limit)";
+    if (r.result == NNA_XFER_TLS) r.error = tls_error_text(x, rc);
     r.elapsed = nna_loop_now(t->loop) - x->started;
     x->done(x->arg, &r);
     to_pool(t, x);
@@ -277,6 +390,13 @@ static void drain(nna_transport *t)
         CURLcode rc = m->data.result;
         finish(t, x, rc);
     }
+    if (t->warm_due && !t->tls_warm) end_tls_warmup(t);
+    while (t->refused) {
+        nna_xfer *x = t->refused;
+        t->refused = x->next_wait;
+        x->next_wait = NULL;
+        fail_unsent(t, x, "could not start the transfer");
+    }
     t->draining = 0;
 }
 
@@ -287,6 +407,13 @@ static void on_timer_fired(nna_timer *tm, void *arg)
     int running;
     curl_multi_socket_action(t->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     drain(t);
+}
+
+static void on_warmup_timeout(nna_timer *tm, void *arg)
+{
+    (void)tm;
+    nna_transport *t = arg;
+    if (!t->tls_warm) end_tls_warmup(t);
 }
 
 static void on_io_ready(void *arg, int fd, int events)
@@ -374,6 +501,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *userp)
         return refuse(x, LIM_HEADER, "response headers larger than max_header_bytes (%zu)",
                       x->t->max_header);
     if (len >= 5 && memcmp(line, "HTTP/", 5) == 0) { /* a new response (after 1xx) */
+        if (x->https) x->t->warm_due = 1; /* its TLS session is cached by now */
         x->retry_after[0] = x->date[0] = x->location[0] = '\0';
         x->resp_len = 0;
         return len;
@@ -475,6 +603,22 @@ static int build_mime(nna_xfer *x, const nna_http_request *req)
     return curl_easy_setopt(x->easy, CURLOPT_MIMEPOST, x->mime) == CURLE_OK ? 0 : -1;
 }
 
+/* Trust: verification, the floor version, the caller's CAs and pin, the shared session
+ * cache. */
+static int set_tls(nna_transport *t, CURL *e)
+{
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, t->verify_tls ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, t->verify_tls ? 2L : 0L);
+    if (curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK)
+        return -1;
+    if (t->ca_file && curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file) != CURLE_OK) return -1;
+    if (t->ca_path && curl_easy_setopt(e, CURLOPT_CAPATH, t->ca_path) != CURLE_OK) return -1;
+    if (t->pinned_pubkey &&
+        curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, t->pinned_pubkey) != CURLE_OK) return -1;
+    curl_easy_setopt(e, CURLOPT_SHARE, t->share);
+    return 0;
+}
+
 /* Options that never change for a pooled handle. */
 static int init_handle(nna_transport *t, nna_xfer *x)
 {
@@ -489,8 +633,12 @@ static int init_handle(nna_transport *t, nna_xfer *x)
     curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(e, CURLOPT_USERAGENT, t->user_agent);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, t->verify_tls ? 1L : 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, t->verify_tls ? 2L : 0L);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+    if (set_tls(t, e) != 0) {
+        curl_easy_cleanup(e);
+        x->easy = NULL;
+        return -1;
+    }
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
@@ -502,7 +650,6 @@ static int init_handle(nna_transport *t, nna_xfer *x)
     /* A trickling server cannot hold a transfer for ever, whatever the timeout. */
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, t->low_speed_limit);
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, t->low_speed_time);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
     return 0;
 }
 
@@ -591,9 +738,17 @@ nna_xfer *nna_xfer_start(nna_transport *t, const nna_http_request *req, nna_xfer
     x->done = done;
     x->arg = arg;
     x->started = nna_loop_now(t->loop);
-    if (curl_multi_add_handle(t->multi, x->easy) != CURLM_OK) {
+    x->https = strncmp(req->url, "https:", 6) == 0;
+    if (x->https && t->https_started && !t->tls_warm) {
+        x->waiting = 1; /* see end_tls_warmup */
+        if (t->wait_tail) t->wait_tail->next_wait = x; else t->wait_head = x;
+        t->wait_tail = x;
+    } else if (curl_multi_add_handle(t->multi, x->easy) != CURLM_OK) {
         to_pool(t, x);
         return NULL;
+    } else if (x->https && !t->https_started) {
+        t->https_started = 1;
+        nna_timer_start(t->loop, &t->warm_timer, WARMUP_MAX);
     }
     /* The connection cache must hold at least every connection in use: with fewer, curl
      * closes a connection after almost every reply once more transfers than that are in
@@ -614,7 +769,14 @@ nna_xfer *nna_xfer_start(nna_transport *t, const nna_http_request *req, nna_xfer
 void nna_xfer_abort(nna_transport *t, nna_xfer *x)
 {
     if (!x || !x->active) return;
-    curl_multi_remove_handle(t->multi, x->easy);
+    if (x->waiting) {
+        unlink_waiting(t, x);
+    } else {
+        curl_multi_remove_handle(t->multi, x->easy);
+        /* The transfer the others wait for is gone: stop holding them. */
+        if (x->https && !t->tls_warm) end_tls_warmup(t);
+    }
+    unlink_refused(t, x);
     unlink_active(t, x);
     to_pool(t, x);
 }
@@ -657,6 +819,25 @@ static void global_init_once(void)
     }
 }
 
+static int dup_opt(const char *in, char **out)
+{
+    *out = in ? strdup(in) : NULL;
+    return in && !*out ? -1 : 0;
+}
+
+/* Copies of the caller's TLS settings and the session cache the handles share. */
+static int dup_tls_options(nna_transport *t, const nna_transport_options *o)
+{
+    if (dup_opt(o->ca_file, &t->ca_file) || dup_opt(o->ca_path, &t->ca_path) ||
+        dup_opt(o->pinned_pubkey, &t->pinned_pubkey))
+        return -1;
+    t->share = curl_share_init();
+    if (!t->share ||
+        curl_share_setopt(t->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK)
+        return -1;
+    return 0;
+}
+
 nna_transport *nna_transport_new(nna_loop *loop, const nna_transport_options *o)
 {
     global_init_once();
@@ -671,6 +852,10 @@ nna_transport *nna_transport_new(nna_loop *loop, const nna_transport_options *o)
     t->low_speed_limit = o->low_speed_limit;
     t->low_speed_time = o->low_speed_time;
     t->user_agent = strdup(o->user_agent);
+    if (dup_tls_options(t, o) != 0) {
+        nna_transport_free(t);
+        return NULL;
+    }
     t->base_headers = base_headers(o->api_key);
     t->json_headers = curl_slist_append(NULL, "Content-Type: application/json");
     for (struct curl_slist *h = t->base_headers; h && t->json_headers; h = h->next)
@@ -684,6 +869,7 @@ nna_transport *nna_transport_new(nna_loop *loop, const nna_transport_options *o)
         return NULL;
     }
     nna_timer_init(&t->timer, on_timer_fired, t);
+    nna_timer_init(&t->warm_timer, on_warmup_timeout, t);
     loop->io_handler = on_io_ready;
     loop->io_arg = t;
     curl_multi_setopt(t->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
@@ -709,6 +895,8 @@ static void free_handle(nna_xfer *x)
 void nna_transport_free(nna_transport *t)
 {
     if (!t) return;
+    /* held and refused transfers are on the active list too */
+    t->wait_head = t->wait_tail = t->refused = NULL;
     while (t->active_list) {
         nna_xfer *x = t->active_list;
         curl_multi_remove_handle(t->multi, x->easy);
@@ -729,6 +917,7 @@ void nna_transport_free(nna_transport *t)
         free(s);
     }
     nna_timer_stop(t->loop, &t->timer);
+    nna_timer_stop(t->loop, &t->warm_timer);
     if (t->loop->io_handler == on_io_ready) t->loop->io_handler = NULL;
     if (t->base_headers) {
         for (struct curl_slist *h = t->base_headers; h; h = h->next)
@@ -741,5 +930,9 @@ void nna_transport_free(nna_transport *t)
         curl_slist_free_all(t->json_headers);
     }
     free(t->user_agent);
+    free(t->ca_file);
+    free(t->ca_path);
+    free(t->pinned_pubkey);
+    if (t->share) curl_share_cleanup(t->share); /* after every handle that used it */
     free(t);
 }

@@ -23,6 +23,9 @@ typedef struct nna_transport_options {
                                        NNA_XFER_FREE_BYTES of each transfer */
     long        low_speed_limit;    /* bytes/s averaged over low_speed_time seconds */
     long        low_speed_time;
+    const char *ca_file;       /* TLS trust and pin (nna_client_options); NULL = none */
+    const char *ca_path;
+    const char *pinned_pubkey;
 } nna_transport_options;
 
 /* Reply buffer bytes of each transfer not charged to the budget (what a pooled handle keeps). */
@@ -58,8 +61,10 @@ typedef enum nna_xfer_result {
                             out of memory); after it left, the same is NNA_XFER_SENT */
     NNA_XFER_PERMANENT,  /* nothing sent, and every retry would fail the same way (a
                             malformed URL, an unsupported scheme): see fail_status */
-    NNA_XFER_BUDGET      /* the client's reply buffer budget ran out while the body
+    NNA_XFER_BUDGET,     /* the client's reply buffer budget ran out while the body
                             arrived (the request was sent) */
+    NNA_XFER_TLS         /* the server's certificate, name or pinned key did not verify
+                            (or the CA file is unusable): permanent, nothing was sent */
 } nna_xfer_result;
 
 typedef struct nna_http_response {

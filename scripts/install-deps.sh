@@ -3,7 +3,7 @@
 # Uses sudo when not root. Safe to run again.
 set -e
 PKGS="build-essential autoconf automake libtool pkg-config
-      libcurl4-openssl-dev libev-dev libuv1-dev libcjson-dev libssl-dev check
+      libcurl4-openssl-dev libev-dev libuv1-dev libcjson-dev check
       libmicrohttpd-dev libhiredis-dev curl valgrind
       redis-server nghttp2-proxy openssl clang libclang-rt-14-dev
       groff-base"

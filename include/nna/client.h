@@ -116,9 +116,30 @@ typedef struct nna_client_options {
                                      hold a transfer whatever request_timeout is; default 64;
                                      < 0 = off */
     double   low_speed_time;      /* seconds; default 60 */
+    /* TLS (https:// base URLs). The server's certificate chain and name are always
+     * verified against the system's CA store unless verify_tls is 0; TLS 1.2 is the
+     * lowest version offered. A certificate, name or pin that does not verify ends the
+     * operation at once with NNA_ETLS (never retried). The strings are copied. */
+    const char *ca_file;          /* PEM bundle of CAs to trust instead of the system's;
+                                     NULL = the system store */
+    const char *ca_path;          /* directory of CA certificates named by subject hash
+                                     (openssl rehash); NULL = the system store */
+    const char *pinned_pubkey;    /* the server's public key must also match: a PEM or DER
+                                     key file, or "sha256//BASE64[;sha256//BASE64...]";
+                                     NULL = no pin */
+    int      allow_insecure_http; /* 0 (default): a plain http:// base URL is refused
+                                     (NNA_EINVAL) unless its host is loopback (localhost,
+                                     127.0.0.0/8, [::1]), so the key never crosses a
+                                     network in clear text; 1: allow it */
 } nna_client_options;
 
 void nna_client_options_init(nna_client_options *o);
+
+/* 1 when `base_url` is a plain http:// URL whose host is not loopback: the one a client
+ * refuses without allow_insecure_http (the API key would travel unencrypted). 0 for
+ * https://, for http:// to localhost, 127.0.0.0/8 or [::1], and for NULL. Pure; any
+ * thread. */
+int nna_base_url_cleartext_remote(const char *base_url);
 
 /* Creates a client on a custom loop binding; `ops` must outlive the client, `backend` is
  * passed back to every op and is released through ops->close. The client takes ownership of

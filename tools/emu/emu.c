@@ -34,6 +34,41 @@ static char *read_file(const char *path)
     return sb_steal(&b);
 }
 
+/* Reads the certificate and key for HTTPS. 0, or -errno with a message. */
+static int load_tls(nna_emu *e, const nna_emu_options *o)
+{
+    if (!o->tls_cert && !o->tls_key)
+        return 0;
+    const char *why = NULL;
+    int rc = -EINVAL;
+    if (!o->tls_cert || !o->tls_key) {
+        why = "--tls-cert and --tls-key go together";
+    } else if (!emu_server_tls_supported()) {
+        why = "this libmicrohttpd was built without TLS support";
+        rc = -ENOTSUP;
+    } else if (!(e->tls_cert_pem = read_file(o->tls_cert))) {
+        why = "cannot read the TLS certificate";
+        rc = errno ? -errno : -EIO;
+    } else if (!(e->tls_key_pem = read_file(o->tls_key))) {
+        why = "cannot read the TLS key";
+        rc = errno ? -errno : -EIO;
+    } else {
+        return 0;
+    }
+    if (!o->quiet)
+        fprintf(stderr, "nna-emu: %s\n", why);
+    return rc;
+}
+
+static void free_tls(nna_emu *e)
+{
+    if (e->tls_key_pem) /* a private key does not linger in freed memory */
+        memset(e->tls_key_pem, 0, strlen(e->tls_key_pem));
+    free(e->tls_key_pem);
+    free(e->tls_cert_pem);
+    e->tls_key_pem = e->tls_cert_pem = NULL;
+}
+
 int nna_emu_start(const nna_emu_options *o, nna_emu **out)
 {
     nna_emu_options def;
@@ -98,11 +133,17 @@ int nna_emu_start(const nna_emu_options *o, nna_emu **out)
             return rc;
         }
     }
-    int rc = emu_server_start(e, o->host ? o->host : "127.0.0.1", o->port);
+    int rc = load_tls(e, o);
+    if (rc == 0) {
+        rc = emu_server_start(e, o->host ? o->host : "127.0.0.1", o->port);
+        if (rc != 0 && !o->quiet)
+            fprintf(stderr, "nna-emu: cannot listen on %s:%u%s: %s\n",
+                    o->host ? o->host : "127.0.0.1", o->port,
+                    e->tls_cert_pem ? " with TLS (is the key the certificate's?)" : "",
+                    strerror(-rc));
+    }
     if (rc != 0) {
-        if (!o->quiet)
-            fprintf(stderr, "nna-emu: cannot listen on %s:%u: %s\n", o->host ? o->host : "127.0.0.1",
-                    o->port, strerror(-rc));
+        free_tls(e);
         if (e->logf)
             fclose(e->logf);
         emu_state_free(&e->st);
@@ -122,6 +163,7 @@ void nna_emu_stop(nna_emu *e)
     if (!e)
         return;
     emu_server_stop(e);
+    free_tls(e);
     if (e->logf) {
         fflush(e->logf);
         fclose(e->logf);

@@ -22,10 +22,13 @@ typedef struct nna_emu_options {
     int         quiet;         /* no stderr chatter */
     unsigned    idle_timeout;  /* seconds before an idle (or stalled) connection is closed;
                                   0 = default 15 */
+    const char *tls_cert;      /* PEM certificate (chain) file: serve HTTPS; NULL = HTTP */
+    const char *tls_key;       /* its PEM private key file; required with tls_cert */
 } nna_emu_options;
 
 void     nna_emu_options_init(nna_emu_options *o);
-/* Starts its own server thread; returns 0 or -errno (-EINVAL for a bad config). */
+/* Starts its own server thread; returns 0 or -errno (-EINVAL for a bad config or a
+ * tls_cert without tls_key, -ENOTSUP when libmicrohttpd was built without TLS). */
 int      nna_emu_start(const nna_emu_options *o, nna_emu **out);
 uint16_t nna_emu_port(const nna_emu *e);
 /* Joins the thread and frees everything. NULL is a no-op. */

@@ -249,6 +249,7 @@ struct nna_emu {
     unsigned        idle_timeout; /* seconds an idle connection is kept */
     /* server */
     struct emu_server *srv;
+    char           *tls_cert_pem, *tls_key_pem; /* HTTPS when set; live as long as srv */
 };
 
 /* ------------------------------------------------------------- config.c */
@@ -435,5 +436,9 @@ void emu_server_stop(nna_emu *e);
 /* From a content reader: suspends the connection until due_ns (emu_mono_ns clock).
  * -1 when the server is stopping (nothing would resume it): end the reply instead. */
 int  emu_server_resume_at(nna_emu *e, emu_req *r, void *conn, int64_t due_ns);
+/* TCP connections accepted since the start (with TLS: one handshake each). Thread-safe. */
+unsigned long long emu_server_connections(const nna_emu *e);
+/* 1 when libmicrohttpd can serve TLS. */
+int  emu_server_tls_supported(void);
 
 #endif

@@ -19,8 +19,8 @@ tools_emu_libnnaemu_la_SOURCES = \
 	tools/emu/store.c \
 	tools/emu/util.c \
 	lib/jsonspan.c
-tools_emu_libnnaemu_la_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(CJSON_CFLAGS) $(OPENSSL_CFLAGS)
-tools_emu_libnnaemu_la_LIBADD = $(MHD_LIBS) $(CJSON_LIBS) $(OPENSSL_LIBS) $(PTHREAD_LIBS) $(M_LIBS)
+tools_emu_libnnaemu_la_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(CJSON_CFLAGS)
+tools_emu_libnnaemu_la_LIBADD = $(MHD_LIBS) $(CJSON_LIBS) $(PTHREAD_LIBS) $(M_LIBS)
 noinst_HEADERS += tools/emu/emu.h tools/emu/emu_internal.h
 
 bin_PROGRAMS += tools/emu/nna-emu

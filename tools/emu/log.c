@@ -154,7 +154,8 @@ void emu_counters_json(nna_emu *e, sbuf *b)
                   (unsigned long long)st->by_route[r]);
         first = 0;
     }
-    sb_printf(b, "},\"tasks_created\":%llu,\"tasks_stored\":%zu,\"tasks_evicted\":%llu,"
+    sb_printf(b, "},\"connections\":%llu", emu_server_connections(e));
+    sb_printf(b, ",\"tasks_created\":%llu,\"tasks_stored\":%zu,\"tasks_evicted\":%llu,"
                  "\"dropped\":%llu,\"bytes_per_task\":%zu,\"per_workspace\":{",
               (unsigned long long)st->tasks_created, st->ntasks,
               (unsigned long long)st->evicted, (unsigned long long)st->dropped,

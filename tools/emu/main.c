@@ -21,6 +21,8 @@ static const char usage[] =
     "  --log FILE                append a JSON line per API request to FILE\n"
     "  --quiet                   no stderr chatter\n"
     "  --idle-timeout S          close a connection idle (or stalled) for S seconds (default 15)\n"
+    "  --tls-cert FILE           serve HTTPS with this PEM certificate (chain)\n"
+    "  --tls-key FILE            the certificate's PEM private key (with --tls-cert)\n"
     "\n"
     "Settings (override the configuration file; all changeable at run time via POST /_emu/config):\n"
     "  --rate R                  token-bucket rate per workspace, requests/s (0 = unlimited, default)\n"
@@ -64,7 +66,7 @@ static const char usage[] =
 enum {
     O_HOST = 256, O_PORT, O_CONFIG, O_SEED, O_NOCONTROL, O_LOG, O_QUIET, O_RATE, O_BURST,
     O_RADATE, O_LATENCY, O_F500, O_F502, O_F503, O_CTF, O_CTD, O_TASKMS, O_CONC, O_CROSS,
-    O_VARIED, O_MAXTASKS, O_MAXUP, O_MARKER, O_HELP, O_VERSION, O_IDLE
+    O_VARIED, O_MAXTASKS, O_MAXUP, O_MARKER, O_HELP, O_VERSION, O_IDLE, O_TLSCERT, O_TLSKEY
 };
 
 static int parse_num(const char *s, double lo, double hi, double *out)
@@ -120,6 +122,8 @@ int main(int argc, char **argv)
         {"max-upload-bytes", required_argument, 0, O_MAXUP},
         {"input-marker", required_argument, 0, O_MARKER},
         {"idle-timeout", required_argument, 0, O_IDLE},
+        {"tls-cert", required_argument, 0, O_TLSCERT},
+        {"tls-key", required_argument, 0, O_TLSKEY},
         {"help", no_argument, 0, O_HELP},
         {"version", no_argument, 0, O_VERSION},
         {0, 0, 0, 0}};
@@ -169,6 +173,8 @@ int main(int argc, char **argv)
                 BAD("idle-timeout");
             o.idle_timeout = (unsigned)d;
             break;
+        case O_TLSCERT: o.tls_cert = optarg; break;
+        case O_TLSKEY: o.tls_key = optarg; break;
         case O_RATE: SETNUM("rate", 0, 1e9, "rate"); break;
         case O_BURST: SETNUM("burst", 0, 1e9, "burst"); break;
         case O_RADATE:
@@ -309,7 +315,8 @@ int main(int argc, char **argv)
     printf("%u\n", (unsigned)nna_emu_port(e));
     fflush(stdout);
     if (!o.quiet)
-        fprintf(stderr, "nna-emu: listening on http://%s:%u (control endpoints %s)\n", o.host,
+        fprintf(stderr, "nna-emu: listening on %s://%s:%u (control endpoints %s)\n",
+                o.tls_cert ? "https" : "http", o.host,
                 (unsigned)nna_emu_port(e), o.control ? "enabled" : "disabled");
     int sig = 0;
     sigwait(&ss, &sig);

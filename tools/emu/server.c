@@ -1,6 +1,8 @@
 /* nna-emu: libmicrohttpd in external-epoll mode, driven by the emulator's own
  * thread (epoll on MHD's epoll fd + an eventfd for stop requests), with a
- * timer heap that resumes suspended connections (injected latency). */
+ * timer heap that resumes suspended connections (injected latency). With a
+ * certificate and key it serves HTTPS through libmicrohttpd's own TLS (GnuTLS on
+ * Debian), in the same external-epoll mode. */
 #include "emu_internal.h"
 
 #include <errno.h>
@@ -31,7 +33,30 @@ struct emu_server {
     atomic_int         stop;
     emu_timer         *heap;
     size_t             nheap, capheap;
+    atomic_ullong      connections; /* accepted since the start */
 };
+
+unsigned long long emu_server_connections(const nna_emu *e)
+{
+    return e->srv ? atomic_load(&e->srv->connections) : 0;
+}
+
+int emu_server_tls_supported(void)
+{
+    return MHD_is_feature_supported(MHD_FEATURE_TLS) == MHD_YES;
+}
+
+/* Counts accepted connections: the tests read how many connections (and so TLS
+ * handshakes) a fan-out needed. */
+static void conn_cb(void *cls, struct MHD_Connection *c, void **socket_context,
+                    enum MHD_ConnectionNotificationCode toe)
+{
+    (void)c;
+    (void)socket_context;
+    struct emu_server *s = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+        atomic_fetch_add(&s->connections, 1);
+}
 
 /* ---------------------------------------------------------- timer heap */
 static int heap_push(struct emu_server *s, emu_timer t)
@@ -390,13 +415,20 @@ int emu_server_start(nna_emu *e, const char *host, unsigned port)
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
     if (!e->quiet)
         flags |= MHD_USE_ERROR_LOG;
+    if (e->tls_cert_pem)
+        flags |= MHD_USE_TLS;
     s->d = MHD_start_daemon(flags, 0, NULL, NULL, ahc, e,
                             MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->lfd,
+                            MHD_OPTION_NOTIFY_CONNECTION, conn_cb, s,
                             MHD_OPTION_URI_LOG_CALLBACK, uri_cb, e,
                             MHD_OPTION_NOTIFY_COMPLETED, done_cb, e,
                             MHD_OPTION_CONNECTION_LIMIT, emu_conn_limit(),
                             MHD_OPTION_CONNECTION_TIMEOUT, e->idle_timeout,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384,
+                            /* Last: without TLS the list ends here. MHD keeps the
+                             * pointers, so the PEM text lives as long as the daemon. */
+                            e->tls_cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
+                            e->tls_cert_pem, MHD_OPTION_HTTPS_MEM_KEY, e->tls_key_pem,
                             MHD_OPTION_END);
     if (!s->d) {
         rc = -EIO;

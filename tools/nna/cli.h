@@ -46,6 +46,10 @@ typedef struct cli {
     const char *profile;       /* --profile NAME of the configuration file */
     struct ev_loop *loop;
     nna_client *client;
+    const char *cacert;        /* --cacert FILE: CAs to trust instead of the system's */
+    const char *capath;        /* --capath DIR */
+    const char *pinned_pubkey; /* --pinned-pubkey sha256//BASE64 or a key file */
+    int         allow_insecure_http; /* --allow-insecure-http */
 } cli;
 
 /* Parses one global option at argv[*i] (advancing *i past a value). Returns 1 when

@@ -23,6 +23,12 @@ void cli_global_help(FILE *out)
 "  --profile NAME         settings of [profile.NAME] in ~/.config/nna/config.toml\n"
 "  --format table|json    output as a table for people, or JSON lines (default:\n"
 "                         table on a terminal, JSON lines when piped)\n"
+"  --cacert FILE          trust the CAs in this PEM file instead of the system's\n"
+"  --capath DIR           trust the CAs in this hashed directory (openssl rehash)\n"
+"  --pinned-pubkey PIN    the server's public key must also match: sha256//BASE64\n"
+"                         (several joined by ';') or a PEM/DER key file\n"
+"  --allow-insecure-http  allow a plain http:// base URL to a host other than this\n"
+"                         machine (the API key then crosses the network unencrypted)\n"
 "  -v, --verbose          trace each HTTP exchange on stderr (never the key)\n"
 "  --progress, --no-progress\n"
 "                         force or silence the progress bar (default: when stderr\n"
@@ -86,6 +92,25 @@ int cli_global_option(cli *c, int argc, char **argv, int *i)
         else if (strcmp(v, "table") == 0) c->format = FORMAT_TABLE;
         else return usage_error("--format: expected table or json, got \"%s\"", v), -1;
         errors_plain_set(c->format == FORMAT_TABLE); /* json: errors as JSON too */
+        return 1;
+    }
+    if ((r = arg_value(argc, argv, i, "--cacert", &v))) {
+        if (r < 0) return -1;
+        c->cacert = v;
+        return 1;
+    }
+    if ((r = arg_value(argc, argv, i, "--capath", &v))) {
+        if (r < 0) return -1;
+        c->capath = v;
+        return 1;
+    }
+    if ((r = arg_value(argc, argv, i, "--pinned-pubkey", &v))) {
+        if (r < 0) return -1;
+        c->pinned_pubkey = v;
+        return 1;
+    }
+    if (arg_is(a, "--allow-insecure-http", NULL)) {
+        c->allow_insecure_http = 1;
         return 1;
     }
     if (arg_is(a, "-v", "--verbose")) {
@@ -186,6 +211,9 @@ int cli_connect(cli *c, const char *key)
     const char *base = c->base_url ? c->base_url : getenv("NANONETS_BASE_URL");
     if (!base || !*base) base = NNA_DEFAULT_BASE_URL;
     if (check_base_url(base) != EXIT_OK) return EXIT_USAGE;
+    if (!c->allow_insecure_http && nna_base_url_cleartext_remote(base))
+        return usage_error("refusing to send the API key unencrypted to \"%s\": use https://, "
+                           "or --allow-insecure-http if you really mean it", base);
     table_begin(c);
     c->loop = ev_loop_new(EVFLAG_AUTO);
     if (!c->loop) return report_error(NNA_ENOMEM, 0, "cannot create the event loop");
@@ -203,6 +231,10 @@ int cli_connect(cli *c, const char *key)
         o.backoff_len = c->backoff_len;
     }
     if (c->verbose) o.trace = on_trace;
+    o.ca_file = c->cacert;
+    o.ca_path = c->capath;
+    o.pinned_pubkey = c->pinned_pubkey;
+    o.allow_insecure_http = c->allow_insecure_http;
     nna_status st = nna_client_new_ev(c->loop, &o, &c->client);
     if (st != NNA_OK) {
         ev_loop_destroy(c->loop);
