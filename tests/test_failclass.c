@@ -257,7 +257,7 @@ static void malformed_url(nna_client_options *o)
 
 static void bad_host_url(nna_client_options *o)
 {
-    o->base_url = "http://exa mple.com";
+    o->base_url = "https://exa^mple.com"; /* a host libcurl refuses (spaces are refused earlier) */
     o->trace = on_trace;
 }
 
