@@ -52,3 +52,5 @@ EXTRA_DIST += \
 	fuzz/fuzz_messages_json.dict \
 	fuzz/corpus/fuzz_messages_json/conversation \
 	fuzz/corpus/fuzz_messages_json/only_user
+EXTRA_DIST += fuzz/fuzz_looks.c fuzz/fuzz_looks.dict \
+	fuzz/corpus/fuzz_looks/tasks fuzz/corpus/fuzz_looks/messages fuzz/corpus/fuzz_looks/agents

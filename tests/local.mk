@@ -5,6 +5,7 @@ include tests/unit/local.mk
 include tests/api.mk
 include tests/uv.mk
 include tests/reliability.mk
+include tests/reconcile.mk
 include tests/cli/local.mk
 
 TEST_LIB_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS) -I$(top_srcdir)/tools/emu

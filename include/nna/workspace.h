@@ -59,7 +59,8 @@ typedef struct nna_workspace_counters {
     uint64_t retried_server;     /* retries after 5xx */
     uint64_t retried_network;    /* retries after transport failures */
     uint64_t rate_limited;       /* 429 responses */
-    uint64_t reconciled;         /* runs adopted by reconciliation */
+    uint64_t reconciled;         /* writes in doubt adopted by reconciliation (runs,
+                                    messages, publishes, creates) */
     uint64_t gate_closures;      /* times the 429 gate or health gate closed */
     double   paused_seconds;     /* total time the gate was closed */
     unsigned inflight;           /* now */

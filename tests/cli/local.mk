@@ -14,3 +14,9 @@ tests_cli_test_cli_LDADD = $(CLI_TEST_LDADD)
 tests_cli_test_cli_batch_SOURCES = tests/cli/test_cli_batch.c tests/cli/clitest.c tests/cli/clitest.h
 tests_cli_test_cli_batch_CFLAGS = $(CLI_TEST_CFLAGS)
 tests_cli_test_cli_batch_LDADD = $(CLI_TEST_LDADD)
+
+check_PROGRAMS += tests/cli/test_cli_skew
+TESTS += tests/cli/test_cli_skew
+tests_cli_test_cli_skew_SOURCES = tests/cli/test_cli_skew.c tests/cli/clitest.c tests/cli/clitest.h
+tests_cli_test_cli_skew_CFLAGS = $(CLI_TEST_CFLAGS)
+tests_cli_test_cli_skew_LDADD = $(CLI_TEST_LDADD)
