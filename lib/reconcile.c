@@ -19,7 +19,8 @@
  * attempt). If the walk fails, or a candidate lacks the facts to tell, the write ends with
  * NNA_EOUTCOME_UNKNOWN rather than risking a duplicate; so does one whose deadline passes
  * while it waits. Writes that leave (cancel, deadline) leave the round; when none is left
- * the walk stops at once. A reconciler is freed as soon as it is idle. */
+ * the walk stops at once. Idle reconcilers are freed when the next look starts and at a
+ * client's teardown. */
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
@@ -121,7 +122,20 @@ static void destroy(nna_reconciler *r)
 static void leave(nna_reconciler *r)
 {
     r->busy--;
-    if (idle(r)) destroy(r);
+}
+
+/* Frees the idle reconcilers. Only from places no pointer to one can be on the stack: a
+ * reply being handled may hold the reconciler it was blocking (pipeline.c's
+ * on_xfer_done), and that one is never idle before the reply is accounted for; a new look
+ * (called from such a handler only before the reply is settled) and a client's teardown
+ * are safe. */
+static void sweep(nna_workspace *ws)
+{
+    nna_reconciler *next;
+    for (nna_reconciler *r = *nna_ws_reconcilers(ws); r; r = next) {
+        next = r->next;
+        if (idle(r)) destroy(r);
+    }
 }
 
 /* Moves the reconciler (and its armed timer) to client c. Every client of a workspace runs
@@ -160,6 +174,7 @@ static void arm(nna_reconciler *r)
 void nna_reconcile_start(nna_op *op, double backoff)
 {
     op->retry_at = backoff; /* relative: applied if a re-send is needed */
+    sweep(op->c->ws);
     nna_reconciler *r = find(op->c->ws, op->look, op->look->key(op), op->c);
     if (!r) {
         nna_op_finish(op, NNA_EOUTCOME_UNKNOWN, NULL, "out of memory while reconciling");
@@ -594,6 +609,7 @@ void nna_reconcile_free_all(nna_client *c)
     nna_client *const *cs = nna_ws_clients(c->ws, &n);
     for (size_t i = 0; i < n; i++)
         if (cs[i] != c && (!other || (other->shutting && !cs[i]->shutting))) other = cs[i];
+    sweep(c->ws);
     nna_reconciler *next;
     for (nna_reconciler *r = *nna_ws_reconcilers(c->ws); r; r = next) {
         next = r->next;
