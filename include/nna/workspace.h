@@ -80,7 +80,7 @@ typedef enum nna_ws_event_kind {
     NNA_WS_GATE_OPENED,      /* http_status as for NNA_WS_GATE_CLOSED */
     NNA_WS_CAP_CHANGED,      /* value = new cap */
     NNA_WS_RATE_CHANGED,     /* value = new rate */
-    NNA_WS_RECONCILED        /* a run whose outcome was in doubt was found and adopted */
+    NNA_WS_RECONCILED        /* a write whose outcome was in doubt was found and adopted */
 } nna_ws_event_kind;
 
 typedef struct nna_ws_event {
