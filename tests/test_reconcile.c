@@ -469,7 +469,7 @@ static void two_clients(tctx *t, nna_workspace **ws, nna_client **a, nna_client 
     nna_client_options o;
     tctx_options(t, &o);
     o.workspace = *ws;
-    o.reconcile_settle = 0.2; /* both in doubt before the look starts */
+    o.reconcile_settle = 1.0; /* both in doubt before the look starts, even under valgrind */
     ck_assert_int_eq(tclient_new(t->loop, &o, a), NNA_OK);
     o.api_key = "test-key";   /* (the emulator knows one key per workspace by default) */
     ck_assert_int_eq(tclient_new(t->loop, &o, b), NNA_OK);
