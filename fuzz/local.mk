@@ -76,3 +76,5 @@ EXTRA_DIST += \
 	fuzz/corpus/fuzz_json_depth/escape \
 	fuzz/corpus/fuzz_json_depth/page \
 	fuzz/corpus/fuzz_json_depth/strings
+EXTRA_DIST += fuzz/fuzz_looks.c fuzz/fuzz_looks.dict \
+	fuzz/corpus/fuzz_looks/tasks fuzz/corpus/fuzz_looks/messages fuzz/corpus/fuzz_looks/agents

@@ -1,6 +1,8 @@
 /* Typed agent calls: list (and walk), create, get, update (PATCH), versions (and walk),
  * publish. Create and publish are not idempotent (a blind retry could create a second
- * agent or publish twice): NNA_OP_UNSAFE, so a request in doubt ends with
+ * agent or publish twice): NNA_OP_UNSAFE with a look, so a request in doubt is looked for
+ * first (a new published version; an agent of that name), adopted when there and re-sent
+ * only when absent. A create without a name has nothing to look for: in doubt it ends with
  * NNA_EOUTCOME_UNKNOWN. PATCH sets fields to given values and is retried freely. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 #include "uuid.h"
 #include "url.h"
 #include "api_internal.h"
+#include "reconcile.h" /* its look (looks.c) */
 
 /* ---- list and walk ---------------------------------------------------------------- */
 
@@ -111,7 +114,8 @@ static char *agent_body(const char *name, const char *prompt, const char *config
 
 /* One request on /agents/{id}[suffix]. */
 static nna_future *agent_call(nna_client *c, const char *agent_id, const char *method,
-                              const char *suffix, const char *body, nna_op_kind kind)
+                              const char *suffix, const char *body, nna_op_kind kind,
+                              const nna_look *look)
 {
     if (!nna_uuid_valid(agent_id)) return nna_client_failed(c, NNA_EINVAL, "agent_id is not a UUID");
     char path[96];
@@ -119,6 +123,7 @@ static nna_future *agent_call(nna_client *c, const char *agent_id, const char *m
     nna_op_spec spec = {
         .method = method, .path = path, .body = body, .kind = kind,
         .klass = NNA_CLASS_NORMAL, .parse = nna_parse_agent, .deadline = -1,
+        .group = agent_id, .look = look,
     };
     return nna_op_submit(c, &spec);
 }
@@ -133,6 +138,7 @@ nna_future *nna_agents_create(nna_client *c, const nna_agent_create_options *o)
     nna_op_spec spec = {
         .method = "POST", .path = "/agents", .body = body, .kind = NNA_OP_UNSAFE,
         .klass = NNA_CLASS_NORMAL, .parse = nna_parse_agent, .deadline = -1,
+        .match_query = o ? o->name : NULL, .look = o && o->name ? &nna_look_create : NULL,
     };
     nna_future *f = nna_op_submit(c, &spec);
     free(body);
@@ -142,7 +148,7 @@ nna_future *nna_agents_create(nna_client *c, const nna_agent_create_options *o)
 nna_future *nna_agents_get(nna_client *c, const char *agent_id)
 {
     if (!c) return NULL;
-    return agent_call(c, agent_id, "GET", "", NULL, NNA_OP_IDEMPOTENT);
+    return agent_call(c, agent_id, "GET", "", NULL, NNA_OP_IDEMPOTENT, NULL);
 }
 
 nna_future *nna_agents_update(nna_client *c, const char *agent_id,
@@ -154,7 +160,7 @@ nna_future *nna_agents_update(nna_client *c, const char *agent_id,
     char *body = o ? agent_body(o->name, o->system_prompt, o->config_json, o->is_active, &why)
                    : strdup("{}");
     if (!body) return why ? nna_client_failed(c, NNA_EINVAL, why) : NULL;
-    nna_future *f = agent_call(c, agent_id, "PATCH", "", body, NNA_OP_IDEMPOTENT);
+    nna_future *f = agent_call(c, agent_id, "PATCH", "", body, NNA_OP_IDEMPOTENT, NULL);
     free(body);
     return f;
 }
@@ -162,7 +168,8 @@ nna_future *nna_agents_update(nna_client *c, const char *agent_id,
 nna_future *nna_agents_publish(nna_client *c, const char *agent_id)
 {
     if (!c) return NULL;
-    return agent_call(c, agent_id, "POST", "/versions/publish", NULL, NNA_OP_UNSAFE);
+    return agent_call(c, agent_id, "POST", "/versions/publish", NULL, NNA_OP_UNSAFE,
+                      &nna_look_publish);
 }
 
 /* ---- versions --------------------------------------------------------------------- */

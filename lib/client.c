@@ -265,21 +265,71 @@ void nna_client_free(nna_client *c)
 
 nna_workspace *nna_client_workspace(const nna_client *c) { return c ? c->ws : NULL; }
 
-/* A Date header D says the server's clock read [D, D+1) when it answered, which happened
- * between `sent` and `received` on ours: so D − received ≤ offset < D + 1 − sent. The
- * tightest lower bound is kept; an upper bound below it means one of the clocks jumped,
- * and the bound starts over. Reconciliation windows then start at the run's own t0 on the
- * server's clock, so older tasks with the same query are not mistaken for it. */
-void nna_client_clock_sample(nna_client *c, double date, double sent, double received)
+/* A clock sample is a reply stamped T by the server (whole seconds: its clock read
+ * [T, T+1)) that arrived between `sent` and `received` on ours: so T - received <= offset.
+ * That lower bound is what is kept; samples from a request that took implausibly long (or
+ * saw our clock step back) teach nothing and are dropped. */
+#define CLOCK_MAX_RTT 10.0
+
+static void clock_push(nna_clock_ref *r, double stamp, double sent, double received)
 {
-    double lo = date - received, hi = date + 1 - sent;
-    if (!c->clock_known || hi < c->clock_lo || lo > c->clock_lo) c->clock_lo = lo;
-    c->clock_known = 1;
+    if (!isfinite(stamp) || !isfinite(sent) || !isfinite(received) || received < sent ||
+        received - sent > CLOCK_MAX_RTT) return;
+    r->lo[r->next] = stamp - received;
+    r->next = (r->next + 1) % NNA_CLOCK_SAMPLES;
+    if (r->n < NNA_CLOCK_SAMPLES) r->n++;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Honest lower bounds differ by the Date rounding plus the requests' times; a sample
+ * further than this from the median is an outlier. */
+#define CLOCK_AGREE 2.0
+
+/* The tightest (largest) of the recent lower bounds that agree with their median (of an
+ * even count, the lower middle one): as tight as the best sample, and one implausible
+ * sample cannot move it. 0 when nothing is known. */
+static int clock_estimate(const nna_clock_ref *r, double *offset)
+{
+    if (r->n == 0) return 0;
+    double v[NNA_CLOCK_SAMPLES];
+    memcpy(v, r->lo, r->n * sizeof *v);
+    qsort(v, r->n, sizeof *v, cmp_double);
+    double median = v[(r->n - 1) / 2], best = median;
+    for (unsigned i = 0; i < r->n; i++)
+        if (v[i] > best && v[i] - median <= CLOCK_AGREE) best = v[i];
+    *offset = best;
+    return 1;
+}
+
+void nna_client_clock_sample(nna_client *c, double date, double sent, double received)
+{
+    clock_push(&c->clock_date, date, sent, received);
+}
+
+void nna_client_clock_created(nna_client *c, double created_at, double sent, double received)
+{
+    clock_push(&c->clock_created, floor(created_at), sent, received);
+}
+
+/* A Date header may come from a proxy whose clock is off, and even created_at may come
+ * from several application servers: an estimate only narrows the window within
+ * [t0 - skew, t0 - margin], so a server "ahead" never pushes the window past our own
+ * run's creation, and one "behind" never reaches back to tasks older than the skew. */
 double nna_client_window_start(const nna_client *c, double t0)
 {
-    return c->clock_known ? t0 + c->clock_lo - 1.0 : t0 - c->reconcile_skew;
+    double skew = c->reconcile_skew > 0 ? c->reconcile_skew : 0;
+    double margin = skew < NNA_WINDOW_MARGIN ? skew : NNA_WINDOW_MARGIN;
+    double offset, w = t0 - skew;
+    if (clock_estimate(&c->clock_created, &offset) || clock_estimate(&c->clock_date, &offset))
+        w = t0 + offset - 1.0;
+    if (w > t0 - margin) w = t0 - margin;
+    if (w < t0 - skew) w = t0 - skew;
+    return w;
 }
 
 void nna_client_set_private_loop(nna_client *c) { c->private_loop = 1; }

@@ -13,6 +13,15 @@
 typedef struct nna_op nna_op;
 typedef struct nna_reconciler nna_reconciler;
 
+/* What recent replies say about the server's clock: the last few lower bounds of (server
+ * clock − local wall clock), in seconds. Their median is the estimate, so one implausible
+ * sample (a proxy's wrong Date, a clock step) does not move it. */
+#define NNA_CLOCK_SAMPLES 5
+typedef struct nna_clock_ref {
+    double   lo[NNA_CLOCK_SAMPLES];
+    unsigned n, next;
+} nna_clock_ref;
+
 /* A composite operation (walk, wait, watch) that can sit between requests on a timer of
  * its own. The client ends every registered one at shutdown (a cancelling shutdown at once,
  * any other at teardown), and keeps the loop alive and a draining shutdown waiting while
@@ -52,12 +61,11 @@ struct nna_client {
     /* live operations */
     nna_op         *ops;
     size_t          nops;
-    nna_reconciler *reconcilers;     /* per agent, run-creation checks in progress */
     nna_composite  *composites;      /* walks, waits and watches */
     unsigned        composites_busy; /* of them, those with work pending */
     char           *key;             /* the API key, only to scrub it from error texts */
-    int             clock_known;     /* a Date header has been seen */
-    double          clock_lo;        /* lower bound of server clock − local wall clock (s) */
+    nna_clock_ref   clock_date;      /* the server's clock as its Date headers tell it */
+    nna_clock_ref   clock_created;   /* ... as the created_at of our own runs tells it */
     char            last_date[40];   /* the last Date header parsed, and its value */
     double          last_date_value;
     int             last_date_ok;
@@ -77,9 +85,20 @@ void nna_client_update_keepalive(nna_client *c);
 /* Learns the server's clock from a response's Date header (sent/received: local wall
  * clock when the request left and the reply arrived). */
 void nna_client_clock_sample(nna_client *c, double date, double sent, double received);
-/* The earliest server-side creation time a run whose first attempt left at local wall time
- * t0 can have: t0 on the server's clock (minus 1 s of Date-header rounding) once the offset
- * is known, else t0 minus the configured skew margin. */
+/* Learns it from the created_at of a reply to one of our own writes: the clock the list
+ * filters and created_at fields use, so it is preferred to the Date headers (a load
+ * balancer's clock may disagree with the application's). */
+void nna_client_clock_created(nna_client *c, double created_at, double sent, double received);
+/* Never later than t0 minus this (s), whatever a clock estimate says: created_at has whole
+ * seconds, so a write that left at t0 has created_at >= t0 - 1 on a server whose clock
+ * does not lag ours. An estimate that the server is ahead (a proxy's Date) cannot push the
+ * window past our own object. */
+#define NNA_WINDOW_MARGIN 1.0
+/* The earliest server-side creation time of a write whose first attempt left at local wall
+ * time t0: t0 on the server's clock (estimated from our own created_at samples, else from
+ * Date headers; minus 1 s of rounding), bounded to [t0 - reconcile_skew, t0 - margin]
+ * where margin = min(NNA_WINDOW_MARGIN, reconcile_skew); with no estimate t0 minus the
+ * skew. */
 double nna_client_window_start(const nna_client *c, double t0);
 /* A future that fails on the next loop turn (validation errors: nothing was sent). */
 nna_future *nna_client_failed(nna_client *c, nna_status st, const char *error);

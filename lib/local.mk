@@ -15,7 +15,7 @@ lib_libnnacore_la_SOURCES = \
 	lib/client.c lib/client_internal.h \
 	lib/pipeline.c lib/op.h \
 	lib/workspace.c lib/limiter.h \
-	lib/reconcile.c lib/reconcile.h lib/idset.c \
+	lib/reconcile.c lib/reconcile.h lib/idset.c lib/looks.c \
 	lib/errtext.c lib/errtext.h \
 	lib/url.c lib/url.h \
 	lib/cleartext.c \

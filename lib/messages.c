@@ -1,13 +1,14 @@
 /* A task's conversation: GET /tasks/{id}/messages (the log, oldest first, not paginated)
  * and POST /tasks/{id}/message (send). Sending is not idempotent: a blind retry could
- * append the message twice, so an attempt whose outcome is in doubt ends with
- * NNA_EOUTCOME_UNKNOWN (NNA_OP_UNSAFE). */
+ * append the message twice, so an attempt whose outcome is in doubt is looked for in the
+ * log first (the message look, looks.c): adopted when there, re-sent only when absent. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "op.h"
 #include "uuid.h"
 #include "api_internal.h"
+#include "reconcile.h" /* its look (looks.c) */
 
 nna_future *nna_tasks_messages(nna_client *c, const char *task_id)
 {
@@ -36,6 +37,7 @@ nna_future *nna_tasks_send_message(nna_client *c, const char *task_id, const cha
     nna_op_spec spec = {
         .method = "POST", .path = path, .body = body, .kind = NNA_OP_UNSAFE,
         .klass = NNA_CLASS_NORMAL, .parse = nna_parse_message_ack, .deadline = -1,
+        .group = task_id, .match_query = text, .look = &nna_look_message,
     };
     nna_future *f = nna_op_submit(c, &spec);
     free(body);

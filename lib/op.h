@@ -9,8 +9,9 @@
 
 typedef enum nna_op_kind {
     NNA_OP_IDEMPOTENT,     /* GET, PATCH, cancel: retried freely */
-    NNA_OP_UNSAFE,         /* POST that must not be repeated blindly: in doubt → unknown */
-    NNA_OP_RUN             /* run creation: in doubt → reconcile through GET /tasks */
+    NNA_OP_UNSAFE,         /* POST that must not be repeated blindly: in doubt → looked for
+                              (spec.look), else unknown */
+    NNA_OP_RUN             /* run creation: the same, with the run's own deadline */
 } nna_op_kind;
 
 typedef enum nna_op_class {   /* limiter queue classes, served in this order */
@@ -72,6 +73,8 @@ struct nna_op {
     uint64_t        pace_id;            /* the limiter's id of the current attempt */
     nna_op         *fnext;              /* limiter: ops it is about to fail */
     size_t          max_body;           /* reply body cap (bytes) */
+    const struct nna_look *look;        /* in doubt: how to look for its effect (reconcile.h);
+                                           NULL = end with NNA_EOUTCOME_UNKNOWN */
 };
 
 typedef struct nna_op_spec {
@@ -88,6 +91,8 @@ typedef struct nna_op_spec {
     const char     *match_query;    /* run creation: the query, for reconciliation */
     double          deadline;       /* seconds; < 0 = the client's default */
     size_t          max_body;       /* reply body cap; 0 = by the kind of result (parse) */
+    const struct nna_look *look;    /* non-idempotent write: how to look for it when in
+                                       doubt (match_query is then kept for it) */
 } nna_op_spec;
 
 /* Submits an operation. Always returns a future (NULL only when out of memory); bad input

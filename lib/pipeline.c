@@ -94,7 +94,7 @@ nna_future *nna_op_submit(nna_client *c, const nna_op_spec *spec)
     size_t lb = strlen(c->api_base), lp = strlen(spec->path);
     size_t lq = spec->query && *spec->query ? strlen(spec->query) + 1 : 0;
     size_t lbody = spec->body ? strlen(spec->body) : 0;
-    size_t lm = spec->kind == NNA_OP_RUN && spec->match_query ? strlen(spec->match_query) + 1 : 0;
+    size_t lm = spec->look && spec->match_query ? strlen(spec->match_query) + 1 : 0;
     size_t extra = lb + lp + lq + 1 + (spec->body ? lbody + 1 : 0) + lm;
     nna_op *op = calloc(1, sizeof *op + extra);
     nna_future *f = nna_future_new(c);
@@ -130,6 +130,7 @@ nna_future *nna_op_submit(nna_client *c, const nna_op_spec *spec)
     op->klass = (unsigned char)spec->klass;
     op->parse = spec->parse;
     op->max_body = spec->max_body ? spec->max_body : nna_limits_body_cap(&c->limits, spec->parse);
+    op->look = spec->look;
     if (spec->group) {
         size_t lg = strlen(spec->group);
         if (lg >= sizeof op->group) lg = sizeof op->group - 1;
@@ -167,7 +168,7 @@ void nna_op_finish(nna_op *op, nna_status st, cJSON *json, const char *error)
     }
     if (op->state == NNA_OPS_RECONCILE) nna_reconcile_forget(op);
     /* A success claims its task before any check waiting for this reply may decide. */
-    if (st == NNA_OK && op->kind == NNA_OP_RUN) nna_reconcile_claim(c, json);
+    if (st == NNA_OK && op->look) nna_reconcile_claim(op, json);
     if (op->blocking) nna_reconcile_unblock(op);
     op->state = NNA_OPS_DONE;
     unlink_op(c, op);
@@ -342,7 +343,7 @@ static void after_failure(nna_op *op, const nna_http_response *r, nna_retry_clas
     char *err = cls == NNA_RC_FATAL && r->status >= 300 && r->status < 400
                     ? nna_redirect_text(r->status, r->location, c->key)
                     : nna_error_text(r->status, json, r->body, r->body_len, r->error, c->key);
-    if (in_doubt && (op->kind != NNA_OP_RUN || !c->reconcile_runs)) {
+    if (in_doubt && (!op->look || !c->reconcile_runs)) {
         nna_op_finish(op, NNA_EOUTCOME_UNKNOWN, json, err);
         free(err);
         return;

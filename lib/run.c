@@ -1,6 +1,8 @@
 /* Run creation: POST /agents/{id}/run as JSON, or multipart/form-data when files are
  * attached (each streamed from disk as a `files` part; output_config as a JSON string
- * field). Marked NNA_OP_RUN so the pipeline reconciles instead of re-sending blindly. */
+ * field). Marked NNA_OP_RUN with the run look, so the pipeline reconciles instead of
+ * re-sending blindly: GET /tasks?agent_id=&created_after= for a task whose title fits the
+ * query (looks.c, reconcile.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include "op.h"
 #include "uuid.h"
 #include "api_internal.h"
+#include "reconcile.h" /* its look (looks.c) */
 
 void nna_run_options_init(nna_run_options *o)
 {
@@ -85,7 +88,7 @@ nna_future *nna_agents_run(nna_client *c, const char *agent_id, const nna_run_op
     nna_op_spec spec = {
         .method = "POST", .path = path, .kind = NNA_OP_RUN, .klass = NNA_CLASS_RUN,
         .parse = nna_parse_task, .group = agent_id, .match_query = o->query,
-        .deadline = o->deadline,
+        .deadline = o->deadline, .look = &nna_look_run,
     };
     char *body = NULL;
     nna_form_part *parts = NULL;

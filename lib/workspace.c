@@ -71,6 +71,7 @@ struct nna_workspace {
     double          health_until;
     nna_retry_budget budget;
     struct nna_idset *claimed;
+    struct nna_reconciler *reconcilers;     /* reconcile.c's registry (one per target) */
     nna_workspace_counters ctr;
     nna_timer       timer;
     int             pumping, repump;
@@ -179,6 +180,7 @@ void nna_ws_emit(nna_workspace *ws, nna_ws_event_kind kind, double value, long h
 void nna_ws_count_failed(nna_workspace *ws) { ws->ctr.failed++; }
 void nna_ws_count_reconciled(nna_workspace *ws) { ws->ctr.reconciled++; }
 struct nna_idset *nna_ws_claimed(nna_workspace *ws) { return ws->claimed; }
+nna_reconciler **nna_ws_reconcilers(nna_workspace *ws) { return &ws->reconcilers; }
 const nna_pacer *nna_ws_pacer(const nna_workspace *ws) { return &ws->pacer; }
 
 void nna_ws_set_io(nna_workspace *ws, const nna_ws_io *io)

@@ -5,6 +5,7 @@ include tests/unit/local.mk
 include tests/api.mk
 include tests/uv.mk
 include tests/reliability.mk
+include tests/reconcile.mk
 include tests/cli/local.mk
 include tests/verbatim.mk
 include tests/tls.mk

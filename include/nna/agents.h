@@ -15,8 +15,12 @@
  * arguments must be strict JSON objects (nna/json.h) and are sent as written.
  *
  * Retries: reads and PATCH are retried by the client's policy; create and publish are never
- * re-sent blindly: when their outcome is in doubt they end with NNA_EOUTCOME_UNKNOWN (look
- * with nna_agents_list / nna_agents_versions before trying again).
+ * re-sent blindly: when their outcome is in doubt the client looks first (publish: a new
+ * published version in GET /agents/{id}/versions; create with a name: the agent of that
+ * name in GET /agents?q=), adopts what it finds (nna_future_reconciled() tells; the result
+ * is the one the success would have given) and re-sends only when the look proves it
+ * absent. They end with NNA_EOUTCOME_UNKNOWN when the look fails, and so does a create
+ * without a name (nothing identifies its agent).
  *
  * Threading: the client's loop thread only; walk callbacks run on it, from the loop.
  */
@@ -114,7 +118,8 @@ typedef struct nna_agent_create_options {
 
 void nna_agent_create_options_init(nna_agent_create_options *o);
 
-/* POST /agents. `o` may be NULL. Never re-sent blindly. Result: const nna_agent *. */
+/* POST /agents. `o` may be NULL. Never re-sent blindly (see above). Result: const
+ * nna_agent *. */
 nna_future *nna_agents_create(nna_client *c, const nna_agent_create_options *o);
 
 /* GET /agents/{agent_id} (not in the reference pages; inferred from the guides).
@@ -148,7 +153,7 @@ nna_future *nna_agents_versions_walk(nna_client *c, const char *agent_id,
                                      void *user_data);
 
 /* POST /agents/{agent_id}/versions/publish: publishes the draft as a new version (409 →
- * NNA_ECONFLICT when there is no draft). Never re-sent blindly. Result: const nna_agent *
+ * NNA_ECONFLICT when there is no draft). Never re-sent blindly (see above). Result: const nna_agent *
  * (the new version, without config). */
 nna_future *nna_agents_publish(nna_client *c, const char *agent_id);
 

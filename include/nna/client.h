@@ -71,8 +71,9 @@ typedef struct nna_client_options {
     double   max_retry_after;     /* longest Retry-After honoured (s); default 60 */
     double   backoff[8];          /* base delays of the back-off (s); default 1 2 5 10 30 */
     unsigned backoff_len;         /* default 5 */
-    int      reconcile_runs;      /* 1 (default): check GET /tasks before re-sending a run
-                                     whose outcome is in doubt; 0: fail with
+    int      reconcile_runs;      /* 1 (default): look for the effect of a write whose
+                                     outcome is in doubt (run, message, publish, named
+                                     create) before re-sending it; 0: fail with
                                      NNA_EOUTCOME_UNKNOWN instead (never re-sent blindly) */
     double   reconcile_skew;      /* seconds subtracted from t0 for the check; default 120 */
     double   reconcile_settle;    /* seconds to wait before the check; default 0.5 */

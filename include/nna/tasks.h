@@ -15,7 +15,10 @@
  *
  * Retries: reads, cancel and waits' polls are retried by the client's policy (429, 5xx,
  * network); POST /tasks/{id}/message is never re-sent blindly: when its outcome is in doubt
- * it ends with NNA_EOUTCOME_UNKNOWN (the message may or may not have been appended).
+ * the client looks for a user message with the same text created since the send in
+ * GET /tasks/{id}/messages, adopts it (nna_future_reconciled() tells; the ack then has
+ * message_id and task_id, no status) and re-sends only when it is absent; it ends with
+ * NNA_EOUTCOME_UNKNOWN when that look fails.
  *
  * Threading: the client's loop thread only. Callbacks taken here (walk items, the input
  * callback of a wait) run on that thread from the loop, never inside the call that took

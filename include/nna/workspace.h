@@ -59,7 +59,8 @@ typedef struct nna_workspace_counters {
     uint64_t retried_server;     /* retries after 5xx */
     uint64_t retried_network;    /* retries after transport failures */
     uint64_t rate_limited;       /* 429 responses */
-    uint64_t reconciled;         /* runs adopted by reconciliation */
+    uint64_t reconciled;         /* writes in doubt adopted by reconciliation (runs,
+                                    messages, publishes, creates) */
     uint64_t gate_closures;      /* times the 429 gate or health gate closed */
     double   paused_seconds;     /* total time the gate was closed */
     unsigned inflight;           /* now */
@@ -79,7 +80,7 @@ typedef enum nna_ws_event_kind {
     NNA_WS_GATE_OPENED,      /* http_status as for NNA_WS_GATE_CLOSED */
     NNA_WS_CAP_CHANGED,      /* value = new cap */
     NNA_WS_RATE_CHANGED,     /* value = new rate */
-    NNA_WS_RECONCILED        /* a run whose outcome was in doubt was found and adopted */
+    NNA_WS_RECONCILED        /* a write whose outcome was in doubt was found and adopted */
 } nna_ws_event_kind;
 
 typedef struct nna_ws_event {

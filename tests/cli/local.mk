@@ -41,3 +41,9 @@ TESTS += tests/cli/test_progress_line
 tests_cli_test_progress_line_SOURCES = tests/cli/test_progress_line.c tools/nna/progress_line.c
 tests_cli_test_progress_line_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) -I$(top_srcdir)/tools/nna
 tests_cli_test_progress_line_LDADD = $(CHECK_LIBS) $(M_LIBS)
+
+check_PROGRAMS += tests/cli/test_cli_skew
+TESTS += tests/cli/test_cli_skew
+tests_cli_test_cli_skew_SOURCES = tests/cli/test_cli_skew.c tests/cli/clitest.c tests/cli/clitest.h
+tests_cli_test_cli_skew_CFLAGS = $(CLI_TEST_CFLAGS)
+tests_cli_test_cli_skew_LDADD = $(CLI_TEST_LDADD)

@@ -128,6 +128,11 @@ static int apply_pass(nna_emu *e, const cJSON *obj, int dry, int top_level, char
                 s->latency_max_ms = (unsigned)d;
             else
                 s->task_ms = (unsigned)d;
+        } else if (!strcmp(k, "date_skew")) {
+            if (num_in(it, -1e9, 1e9, &d))
+                goto bad_num;
+            if (!dry)
+                s->date_skew = d;
         } else if (!strcmp(k, "concurrency")) {
             if (num_in(it, 0, 1000000, &d))
                 goto bad_num;
@@ -236,7 +241,8 @@ void emu_settings_to_json(nna_emu *e, sbuf *b)
               s->varied_success_codes ? "true" : "false", (unsigned long long)s->max_tasks,
               (unsigned long long)s->max_upload_bytes);
     sb_json_str(b, s->input_marker);
-    sb_printf(b, ",\"seed\":%llu,\"workspaces\":[", (unsigned long long)s->seed);
+    sb_printf(b, ",\"seed\":%llu,\"date_skew\":%.15g,\"workspaces\":[", (unsigned long long)s->seed,
+              s->date_skew);
     for (size_t i = 0; i < st->nws; i++) {
         const emu_workspace *w = &st->ws[i];
         sb_printf(b, "%s{\"name\":", i ? "," : "");

@@ -86,6 +86,7 @@ typedef struct emu_settings {
     uint64_t max_upload_bytes;
     char     input_marker[64];
     uint64_t seed;
+    double   date_skew;            /* seconds added to the Date header only */
 } emu_settings;
 
 /* ------------------------------------------------------------ entities */

@@ -54,6 +54,7 @@ static const char usage[] =
     "  Setting keys: rate burst fault_500 fault_502 fault_503 commit_then_fail commit_then_drop\n"
     "  latency_ms latency_max_ms task_ms concurrency cross_workspace retry_after_format\n"
     "  (\"seconds\"|\"http-date\") varied_success_codes max_tasks max_upload_bytes input_marker seed\n"
+    "  date_skew (seconds added to the Date header only)\n"
     "  Without --config: workspace \"default\" (key test-key, agents " NNA_EMU_AGENT_1 ",\n"
     "  " NNA_EMU_AGENT_2 ", " NNA_EMU_AGENT_3 " (inactive)) and workspace \"other\"\n"
     "  (key other-key, agent " NNA_EMU_OTHER_AGENT ").\n"

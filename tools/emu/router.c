@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ------------------------------------------------------------ request */
 void emu_req_parse_query(emu_req *r)
@@ -289,9 +290,16 @@ static unsigned roll_latency(emu_state *st)
     return lo + (unsigned)(emu_rand01(&st->fault_rng) * (double)(hi - lo + 1));
 }
 
+/* The non-idempotent writes a scripted answer may perform first ("commit"). */
+static int commits(int route)
+{
+    return route == R_RUN || route == R_TASKS_MESSAGE || route == R_AGENTS_CREATE ||
+           route == R_AGENTS_PUBLISH;
+}
+
 static void apply_script(nna_emu *e, emu_req *r, emu_script *s)
 {
-    if (s->commit && r->route == R_RUN)
+    if (s->commit && commits(r->route))
         dispatch(e, r, 1);
     out_reset(r);
     r->out.status = s->status ? s->status : 500;
@@ -319,7 +327,7 @@ static void apply_script(nna_emu *e, emu_req *r, emu_script *s)
     r->out.script = s; /* keeps ctype / header names alive until sent */
 }
 
-void emu_handle_api(nna_emu *e, emu_req *r)
+static void handle_api(nna_emu *e, emu_req *r)
 {
     emu_state *st = &e->st;
     r->ws = -1;
@@ -407,4 +415,26 @@ latency:
     if (set->latency_ms || set->latency_max_ms)
         r->out.delay_ms += roll_latency(st);
     r->out.delay_ms += extra_delay;
+}
+
+/* date_skew: every API answer's Date header reads the emulator's clock plus the skew (a
+ * load balancer whose clock disagrees with the application's); created_at and every other
+ * timestamp stay on the real clock. A scripted Date header wins. */
+static void skew_date(nna_emu *e, emu_req *r)
+{
+    double skew = e->st.set.date_skew;
+    if (skew == 0)
+        return;
+    for (int i = 0; i < r->out.nh; i++)
+        if (!strcasecmp(r->out.hn[i], "Date"))
+            return;
+    char v[40];
+    emu_fmt_http_date(emu_now_ms() + (int64_t)(skew * 1000), v);
+    emu_out_header(r, "Date", v);
+}
+
+void emu_handle_api(nna_emu *e, emu_req *r)
+{
+    handle_api(e, r);
+    skew_date(e, r);
 }
