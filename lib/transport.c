@@ -226,7 +226,8 @@ static void finish(nna_transport *t, nna_xfer *x, CURLcode rc)
     r.error = rc == CURLE_OK ? NULL : (x->too_large ? "response body too large"
                                                     : curl_easy_strerror(rc));
     if (rc == CURLE_OUT_OF_MEMORY && r.result == NNA_XFER_SENT)
-        r.error = "the reply could not be read (a header line over libcurl's limit)";
+        r.error = "the reply could not be read (a header line over libcurl's 100 KB "
+                  "limit, or out of memory) after the request was sent";
     r.elapsed = nna_loop_now(t->loop) - x->started;
     x->done(x->arg, &r);
     to_pool(t, x);
