@@ -250,10 +250,8 @@ START_TEST(unreadable_reply_after_send_is_reconciled)
     ck_assert_uint_eq(nna_future_attempts(f), 1);
     ck_assert_int_eq(emu_route_count(&t, "agents.create"), 1);
     nna_future_unref(f);
-    nna_client_shutdown(t.client, NNA_SHUTDOWN_CANCEL, NULL, NULL);
-    t.client = NULL;
-    proxy_stop(&px);
     tctx_stop(&t);
+    proxy_stop(&px);
 }
 END_TEST
 
