@@ -22,9 +22,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     nna_page p;
     nna_status st = nna_page_from_json(json, &p);
     check(st == NNA_OK || st == NNA_EPROTOCOL);
+    if (st != NNA_OK) check(nna_page_error(json) != NULL);
     if (st == NNA_OK) {
         check(p.count == (p.data ? (size_t)cJSON_GetArraySize(p.data) : 0));
         check(!p.next_cursor || p.next_cursor[0]);
+        check(!p.next_cursor || strlen(p.next_cursor) <= NNA_CURSOR_MAX);
         const cJSON *more = cJSON_GetObjectItemCaseSensitive(json, "has_more");
         if (nna_page_continues(&p)) check(p.next_cursor && !cJSON_IsFalse(more));
         if (cJSON_IsFalse(more)) check(!nna_page_continues(&p));

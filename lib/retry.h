@@ -57,8 +57,8 @@ typedef struct nna_retry_state {
     unsigned server_attempts;  /* attempts made so far, this one included (refused
                                   connections too: every one counts toward max_attempts) */
     unsigned rate_retries;     /* 429 retries already used */
-    unsigned unsent_retries;   /* of the retries, those after an unsent attempt (counted for
-                                  reporting only) */
+    unsigned unsent_retries;   /* of the retries, those after an unsent attempt; no longer
+                                  a budget of its own (informational) */
 } nna_retry_state;
 
 typedef struct nna_retry_decision {

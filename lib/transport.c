@@ -369,7 +369,8 @@ static void finish(nna_transport *t, nna_xfer *x, CURLcode rc)
             : rc == CURLE_OPERATION_TIMEDOUT && x->errbuf[0] ? x->errbuf /* which timeout */
             : curl_easy_strerror(rc);
     if (rc == CURLE_OUT_OF_MEMORY && r.result == NNA_XFER_SENT && !x->limit)
-        r.error = "the reply could not be read (a header line over libcurl's limit)";
+        r.error = "the reply could not be read (a header line over libcurl's 100 KB "
+                  "limit, or out of memory) after the request was sent";
     if (r.result == NNA_XFER_TLS) r.error = tls_error_text(x, rc);
     r.elapsed = nna_loop_now(t->loop) - x->started;
     x->done(x->arg, &r);

@@ -32,9 +32,10 @@ TESTS += tests/exports.sh
 # replies unreadable after the send, error texts.
 check_PROGRAMS += tests/test_failclass
 TESTS += tests/test_failclass
-tests_test_failclass_SOURCES = tests/test_failclass.c tests/testutil.c tests/testutil.h
+tests_test_failclass_SOURCES = tests/test_failclass.c tests/testutil.c tests/testutil.h \
+	tests/bigproxy.c tests/bigproxy.h
 tests_test_failclass_CFLAGS = $(TEST_LIB_CFLAGS)
-tests_test_failclass_LDADD = $(TEST_LIB_LDADD)
+tests_test_failclass_LDADD = $(TEST_LIB_LDADD) $(CURL_LIBS) $(PTHREAD_LIBS)
 
 # Limits on what the server controls (sizes, nesting, pages, speed, memory budget).
 check_PROGRAMS += tests/test_limits

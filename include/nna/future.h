@@ -85,7 +85,7 @@ long        nna_future_http_status(const nna_future *f); /* last HTTP status, 0 
 const char *nna_future_error(const nna_future *f);       /* server's "error" text, a
                                                             generic text, or NULL on success;
                                                             never contains the API key */
-unsigned    nna_future_attempts(const nna_future *f);    /* requests sent */
+unsigned    nna_future_attempts(const nna_future *f);    /* requests tried (refused connections count) */
 double      nna_future_retry_after(const nna_future *f); /* last Retry-After seen (s), -1 if none */
 int         nna_future_reconciled(const nna_future *f);  /* 1: the result was found by
                                                             reconciliation, not from a reply */

@@ -17,9 +17,10 @@ tests_cli_test_cli_batch_LDADD = $(CLI_TEST_LDADD)
 # Exit codes and attempt counts of the failure classes (issues 11, 13, 17).
 check_PROGRAMS += tests/cli/test_cli_failclass
 TESTS += tests/cli/test_cli_failclass
-tests_cli_test_cli_failclass_SOURCES = tests/cli/test_cli_failclass.c tests/cli/clitest.c tests/cli/clitest.h
-tests_cli_test_cli_failclass_CFLAGS = $(CLI_TEST_CFLAGS)
-tests_cli_test_cli_failclass_LDADD = $(CLI_TEST_LDADD)
+tests_cli_test_cli_failclass_SOURCES = tests/cli/test_cli_failclass.c tests/cli/clitest.c \
+	tests/cli/clitest.h tests/bigproxy.c tests/bigproxy.h
+tests_cli_test_cli_failclass_CFLAGS = $(CLI_TEST_CFLAGS) -I$(top_srcdir)/tests
+tests_cli_test_cli_failclass_LDADD = $(CLI_TEST_LDADD) $(PTHREAD_LIBS)
 
 # The command line as a new user meets it (key files, URLs, help, formats, config).
 check_PROGRAMS += tests/cli/test_cli_ux

@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include "clitest.h"
+#include "bigproxy.h"
 
 #define KEY "test-key"
 
@@ -157,44 +158,37 @@ START_TEST(t_invalid_url_is_exit_2_at_once)
 }
 END_TEST
 
-/* A script body answering `route` with a header line over libcurl's 100 KB limit. */
-static void script_big_header(const char *route, int commit)
-{
-    size_t n = 110 * 1024;
-    char *s = malloc(n + 512);
-    int k = snprintf(s, 512, "{\"route\":\"%s\",\"responses\":[{\"status\":200,%s"
-                     "\"json\":{\"ok\":true},\"headers\":{\"X-Big\":\"", route,
-                     commit ? "\"commit\":true," : "");
-    memset(s + k, 'b', n);
-    strcpy(s + k + n, "\"}}]}");
-    script(s);
-    free(s);
-}
-
-/* The run's reply cannot be read after the request went out: not exit 2 "nothing was
- * sent" but a check; found → exit 0 and the task, still unknown → exit 9. */
+/* The run's reply cannot be read after the request went out (a header line over
+ * libcurl's 100 KB limit, through bigproxy.h): not exit 2 "nothing was sent" but a check;
+ * found → exit 0 and the task, still unknown → exit 9. */
 START_TEST(t_unreadable_reply_after_send)
 {
     int n0 = emu_tasks_of(&E, AGENT_2);
-    script_big_header("run", 1);
+    bigproxy px;
+    proxy_start(&px, E.base, "/run HTTP", 1);
+    script("{\"route\":\"run\",\"responses\":[{\"commit\":true,\"status\":200,"
+           "\"json\":{\"ok\":true}}]}");
     nna_out r;
-    RUN(&r, "--backoff", "0.05", "run", AGENT_2, "--query", "reply too big");
+    RUN(&r, "--base-url", px.base, "--backoff", "0.05", "run", AGENT_2, "--query", "reply too big");
     EXPECT(&r, 0);
     ck_assert_int_eq(emu_tasks_of(&E, AGENT_2), n0 + 1);
     ck_assert_int_eq(route_count("run"), 1);
     nna_out_free(&r);
+    proxy_stop(&px);
 
     /* not created, and the check cannot tell */
-    script_big_header("run", 0);
+    proxy_start(&px, E.base, "/run HTTP", 1);
+    script("{\"route\":\"run\",\"responses\":[{\"status\":200,\"json\":{\"ok\":true}}]}");
     script("{\"route\":\"tasks.list\",\"responses\":[{\"status\":500},{\"status\":500},"
            "{\"status\":500},{\"status\":500},{\"status\":500},{\"status\":500}]}");
-    RUN(&r, "--backoff", "0.01", "run", AGENT_2, "--query", "unknown");
+    RUN(&r, "--base-url", px.base, "--backoff", "0.01", "run", AGENT_2, "--query", "unknown");
     EXPECT(&r, 9);
     cJSON *e = error_line(&r);
     ck_assert_str_eq(str(e, "code"), "NNA_EOUTCOME_UNKNOWN");
     cJSON_Delete(e);
     ck_assert_int_eq(emu_tasks_of(&E, AGENT_2), n0 + 1);
     nna_out_free(&r);
+    proxy_stop(&px);
 }
 END_TEST
 
