@@ -50,8 +50,8 @@ def main():
           "nghttpx-h2: nghttpx terminating TLS (ALPN http/1.1 only / h2) before a plain "
           "nna-emu. Both clients verify against the test CA and share one TLS session cache "
           "between their handles; libnna also holds its other requests until the first "
-          "https request has finished (so they resume its session or multiplex on its "
-          "connection). Connections and handshakes are counted by the server side "
+          "https response begins, 1 s at most (so they resume its session or multiplex on "
+          "its connection). Connections and handshakes are counted by the server side "
           "(nna-emu's counter, nghttpx's access log). All on one 2-core machine shared "
           "with the servers: the ratios matter more than the absolute figures.")
 

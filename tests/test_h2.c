@@ -193,9 +193,10 @@ END_TEST
 
 START_TEST(https1_tls13_reuses_connections)
 {
+    /* Connections are kept and reused over TLS 1.3 too (never one per request); how many
+     * of them resume a session is only reported (see above). */
     front_counts fc = run_through("http/1.1", "TLSv1.3", 1000, 64);
     ck_assert_int_le(fc.connections, 64 + 8);
-    ck_assert_int_le(fc.full_handshakes, fc.connections);
 }
 END_TEST
 
