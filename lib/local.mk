@@ -13,7 +13,7 @@ lib_libnnacore_la_SOURCES = \
 	lib/future.c lib/future_internal.h \
 	lib/client.c lib/client_internal.h \
 	lib/pipeline.c lib/op.h \
-	lib/workspace.c lib/limiter.h \
+	lib/workspace.c lib/limiter.h lib/limit_backend.h \
 	lib/reconcile.c lib/reconcile.h lib/idset.c \
 	lib/errtext.c lib/errtext.h \
 	lib/url.c lib/url.h \
@@ -23,6 +23,12 @@ lib_libnnacore_la_SOURCES = \
 	$(NNA_API_SOURCES)
 lib_libnnacore_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS) $(OPENSSL_CFLAGS)
 lib_libnnacore_la_LIBADD = $(CURL_LIBS) $(CJSON_LIBS) $(OPENSSL_LIBS) $(M_LIBS)
+# The Redis limiter backend (docs/scale-out.md), only when hiredis was found.
+if HAVE_HIREDIS
+lib_libnnacore_la_SOURCES += lib/limit_redis.c lib/limit_redis_loop.c lib/limit_redis.h
+lib_libnnacore_la_CFLAGS += $(HIREDIS_CFLAGS)
+lib_libnnacore_la_LIBADD += $(HIREDIS_LIBS)
+endif
 
 lib_LTLIBRARIES += lib/libnna.la
 lib_libnna_la_SOURCES = lib/loop_ev.c
