@@ -40,6 +40,8 @@ typedef struct nna_limit_ops {
     /* A 429 asks for a pause of `seconds` for the whole workspace (and a shared cap cut). */
     void     (*gate)(void *b, double seconds);
     void     (*free)(void *b);
+    /* Round trips so far (for the counters). */
+    uint64_t (*calls)(const void *b);
 } nna_limit_ops;
 
 /* Backend → workspace. */

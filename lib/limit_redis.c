@@ -659,8 +659,10 @@ static void r_free(void *b)
     free(r);
 }
 
+static uint64_t r_calls(const void *b) { return ((const rlim *)b)->rtt; }
+
 static const nna_limit_ops redis_ops = {
-    r_attach, r_detach, r_acquire, r_release, r_gate, r_free,
+    r_attach, r_detach, r_acquire, r_release, r_gate, r_free, r_calls,
 };
 
 nna_status nna_limit_redis_new(nna_workspace *ws, const nna_workspace_options *o,
@@ -704,5 +706,3 @@ nna_status nna_limit_redis_new(nna_workspace *ws, const nna_workspace_options *o
     *out = r;
     return NNA_OK;
 }
-
-uint64_t nna_limit_redis_round_trips(const void *b) { return ((const rlim *)b)->rtt; }

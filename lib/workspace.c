@@ -184,6 +184,8 @@ void nna_workspace_counters_get(const nna_workspace *ws, nna_workspace_counters 
     out->inflight = ws->inflight;
     out->cap = (unsigned)ws->cap;
     out->queued = ws->queued;
+    out->limiter_calls = ws->lim_ops ? ws->lim_ops->calls(ws->lim) : 0;
+    out->limiter_members = ws->members;
     out->rate = ws->lim_ops ? ws->shared_rate
               : ws->pacer.mode == NNA_PACER_FREE ? 0 : ws->pacer.rate;
 }

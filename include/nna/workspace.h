@@ -82,6 +82,8 @@ typedef struct nna_workspace_counters {
     unsigned cap;                /* current adaptive cap */
     double   rate;               /* current paced rate (0 = unpaced) */
     uint64_t queued;             /* operations waiting now */
+    uint64_t limiter_calls;      /* round trips to the shared limiter (Redis); 0 in-process */
+    unsigned limiter_members;    /* processes sharing the budget, as last seen (1 in-process) */
 } nna_workspace_counters;
 
 void nna_workspace_counters_get(const nna_workspace *ws, nna_workspace_counters *out);

@@ -31,4 +31,4 @@ tests_scaleout_test_limit_redis_uv_CFLAGS = $(TEST_UV_CFLAGS) $(HIREDIS_CFLAGS)
 tests_scaleout_test_limit_redis_uv_LDADD = $(TEST_UV_LDADD) $(HIREDIS_LIBS)
 endif
 endif
-EXTRA_DIST += docs/scale-out.md docs/scale-out.svg bench/plot_scaleout.py
+EXTRA_DIST += docs/scale-out.md docs/scale-out.svg bench/plot_scaleout.py bench/scaleout.sh

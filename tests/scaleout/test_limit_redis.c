@@ -116,6 +116,14 @@ START_TEST(two_workspaces_share_one_cap)
     }
     for (int i = 0; i < N; i++) nna_future_unref(f[i]);
     int mx = max_inflight_at_emu(&t);
+    nna_workspace_counters k0, k1;
+    nna_workspace_counters_get(ws[0], &k0);
+    nna_workspace_counters_get(ws[1], &k1);
+    fprintf(stderr, "limit_redis (%s): %.2f Redis round trips per request, %u processes\n",
+            TLOOP_NAME, (double)(k0.limiter_calls + k1.limiter_calls) / (double)(k0.sent + k1.sent),
+            k0.limiter_members);
+    ck_assert_uint_eq(k0.limiter_members, 2);
+    ck_assert_uint_gt(k0.limiter_calls, 0);
     fprintf(stderr, "limit_redis (%s): two workspaces, cap 4 shared: max in flight %d\n",
             TLOOP_NAME, mx);
     ck_assert_int_le(mx, 4);
