@@ -343,7 +343,9 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     (void)status;
     rlim *r = ac->data;
     if (!r || r->ac != ac) return;
-    /* hiredis frees ac after this callback: forget it without freeing */
+    /* hiredis frees ac after this callback: forget it without freeing (and let the
+     * replies it still fails reach nobody: answer_locally answers them) */
+    ((redisAsyncContext *)ac)->data = NULL;
     r->ac = NULL;
     r->connected = 0;
     r->pending = 0;
@@ -356,7 +358,8 @@ static void on_connect(const redisAsyncContext *ac, int status)
     rlim *r = ac->data;
     if (!r || r->ac != ac) return;
     if (status != REDIS_OK) {
-        r->ac = NULL; /* hiredis frees it after a failed connect */
+        ((redisAsyncContext *)ac)->data = NULL; /* hiredis frees it after this */
+        r->ac = NULL;
         r->connected = 0;
         r->pending = 0;
         answer_locally(r);

@@ -38,7 +38,7 @@ extern "C" {
     X(NNA_EINPUT_NEEDED,         -21, 0, "task is waiting for input")                        \
     X(NNA_ETASK_FAILED,          -22, 0, "task ended in status failed")                      \
     X(NNA_ETASK_STOPPED,         -23, 0, "task ended in status stopped")                     \
-    X(NNA_EREVIEW,               -24, 0, "task is awaiting human review")                \
+    X(NNA_EREVIEW,               -24, 0, "task is awaiting human review")                    \
     X(NNA_ELIMITER_UNAVAILABLE,  -25, 1, "shared limiter (Redis) unreachable or refused")
 
 typedef enum nna_status {
