@@ -14,7 +14,7 @@ lib_libnnacore_la_SOURCES = \
 	lib/future.c lib/future_internal.h \
 	lib/client.c lib/client_internal.h \
 	lib/pipeline.c lib/op.h \
-	lib/workspace.c lib/limiter.h \
+	lib/workspace.c lib/limiter.h lib/limit_backend.h \
 	lib/reconcile.c lib/reconcile.h lib/idset.c lib/looks.c \
 	lib/errtext.c lib/errtext.h \
 	lib/url.c lib/url.h \
@@ -27,6 +27,12 @@ lib_libnnacore_la_SOURCES = \
 # TLS is libcurl's (its OpenSSL backend): libnna calls no OpenSSL function itself.
 lib_libnnacore_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CJSON_CFLAGS)
 lib_libnnacore_la_LIBADD = $(CURL_LIBS) $(CJSON_LIBS) $(M_LIBS)
+# The Redis limiter backend (docs/scale-out.md), only when hiredis was found.
+if HAVE_HIREDIS
+lib_libnnacore_la_SOURCES += lib/limit_redis.c lib/limit_redis_loop.c lib/limit_redis.h
+lib_libnnacore_la_CFLAGS += $(HIREDIS_CFLAGS)
+lib_libnnacore_la_LIBADD += $(HIREDIS_LIBS)
+endif
 
 lib_LTLIBRARIES += lib/libnna.la
 lib_libnna_la_SOURCES = lib/loop_ev.c

@@ -22,6 +22,7 @@ int nna_loop_init(nna_loop *l, const nna_loop_ops *ops, void *backend)
     l->depth = 0;
     l->release = NULL;
     l->release_arg = NULL;
+    l->sides = NULL;
     return 0;
 }
 
@@ -194,8 +195,23 @@ void nna_loop_timer_fired(nna_loop *l)
 void nna_loop_io_ready(nna_loop *l, int fd, int events)
 {
     enter(l);
-    if (l->io_handler && !l->closing) l->io_handler(l->io_arg, fd, events);
+    nna_io_side *s = l->sides;
+    while (s && s->fd != fd) s = s->next;
+    if (s && !l->closing) s->handler(s->arg, fd, events);
+    else if (l->io_handler && !l->closing) l->io_handler(l->io_arg, fd, events);
     leave(l);
+}
+
+void nna_loop_side_add(nna_loop *l, nna_io_side *s)
+{
+    s->next = l->sides;
+    l->sides = s;
+}
+
+void nna_loop_side_remove(nna_loop *l, nna_io_side *s)
+{
+    for (nna_io_side **p = &l->sides; *p; p = &(*p)->next)
+        if (*p == s) { *p = s->next; s->next = NULL; return; }
 }
 
 int nna_loop_io(nna_loop *l, int fd, int events, void **slot)

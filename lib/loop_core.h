@@ -19,6 +19,17 @@ struct nna_timer {
 
 typedef void (*nna_io_handler)(void *arg, int fd, int events);
 
+/* A socket that is not the transport's (the Redis limiter's connection): its readiness
+ * goes to `handler` instead of the loop's io_handler. Embedded in its owner; `slot` is the
+ * backend's per-socket storage for nna_loop_io. */
+typedef struct nna_io_side {
+    int                  fd;
+    nna_io_handler       handler;
+    void                *arg;
+    void                *slot;
+    struct nna_io_side  *next;
+} nna_io_side;
+
 struct nna_loop {
     const nna_loop_ops *ops;
     void        *backend;
@@ -32,6 +43,7 @@ struct nna_loop {
     int          depth;      /* nesting of backend → core entries on the stack */
     void       (*release)(void *arg); /* deferred until depth returns to 0 */
     void        *release_arg;
+    nna_io_side *sides;      /* sockets with their own handler (few) */
 };
 
 int    nna_loop_init(nna_loop *l, const nna_loop_ops *ops, void *backend);
@@ -48,6 +60,10 @@ void   nna_timer_stop(nna_loop *l, nna_timer *t);
 static inline int nna_timer_active(const nna_timer *t) { return t->slot != 0; }
 
 int    nna_loop_io(nna_loop *l, int fd, int events, void **slot);
+/* Routes s->fd's readiness to s->handler; remove before the fd closes. Watch it with
+ * nna_loop_io(l, s->fd, events, &s->slot). */
+void   nna_loop_side_add(nna_loop *l, nna_io_side *s);
+void   nna_loop_side_remove(nna_loop *l, nna_io_side *s);
 
 /* Calls release(arg) once no backend → core call is on the stack: now when called from
  * outside the loop, else when the outermost nna_loop_io_ready/nna_loop_timer_fired returns.

@@ -32,11 +32,14 @@
 #include "limiter.h"
 #include "tokenbucket.h"
 #include "reconcile.h"
+#include "limit_backend.h"
 
 #define FAIL_THRESHOLD   3
 #define DEFAULT_PAUSE    1.0    /* a 429 without a usable Retry-After */
 #define DECREASE_GUARD   0.5    /* one cap decrease per burst of 429s */
 #define SLOW_START       2.0
+#define LEASE_BATCH      8      /* shared slots asked for in one round trip */
+#define LEASE_RETRY      0.01   /* none free: ask again after this (jittered) */
 
 typedef struct group_q {
     char            key[40];
@@ -80,6 +83,17 @@ struct nna_workspace {
     nna_ws_event_cb hook;
     void           *hook_ud;
     nna_ws_io       io;
+    /* shared backend (NULL = in-process: the counters above are the whole truth) */
+    const nna_limit_ops *lim_ops;
+    void           *lim;
+    unsigned        leased;                 /* shared slots held (≥ inflight) */
+    int             lim_waiting;            /* an acquire is on its way */
+    double          lim_next_ask;           /* none was free: not before this */
+    unsigned        members, shared_cap;    /* as last seen */
+    double          shared_rate;            /* as last seen (0 = unpaced) */
+    unsigned        tok_n;                  /* shared sends reserved ... */
+    double          tok_next, tok_step;     /* ... the next one at tok_next, then every step */
+    int             gate_local;             /* a 429 of ours closed or extended the gate */
 };
 
 static const double health_schedule[] = { 1, 2, 5, 10, 30 };
@@ -122,6 +136,21 @@ nna_status nna_workspace_new(const nna_workspace_options *o, nna_workspace **out
     ws->io.reject = default_reject;
     ws->ctr.cap = ws->o.max_inflight;
     ws->ctr.rate = ws->o.rate_limit;
+    ws->members = 1;
+    ws->shared_cap = ws->o.max_inflight;
+    nna_status st = NNA_OK;
+    if (ws->o.limiter_url && ws->o.limiter_url[0]) {
+#ifdef HAVE_HIREDIS
+        st = nna_limit_redis_new(ws, &ws->o, &ws->lim_ops, &ws->lim);
+#else
+        st = NNA_EINVAL; /* built without hiredis: no shared backend */
+#endif
+    }
+    ws->o.limiter_url = ws->o.limiter_password = NULL; /* not kept: the backend copied them */
+    if (st != NNA_OK) {
+        nna_workspace_unref(ws);
+        return st;
+    }
     *out = ws;
     return NNA_OK;
 }
@@ -143,6 +172,7 @@ void nna_workspace_unref(nna_workspace *ws)
         }
     }
     free(ws->gtab);
+    if (ws->lim_ops) ws->lim_ops->free(ws->lim);
     nna_pacer_free(&ws->pacer);
     nna_idset_free(ws->claimed);
     free(ws->clients);
@@ -155,7 +185,10 @@ void nna_workspace_counters_get(const nna_workspace *ws, nna_workspace_counters 
     out->inflight = ws->inflight;
     out->cap = (unsigned)ws->cap;
     out->queued = ws->queued;
-    out->rate = ws->pacer.mode == NNA_PACER_FREE ? 0 : ws->pacer.rate;
+    out->limiter_calls = ws->lim_ops ? ws->lim_ops->calls(ws->lim) : 0;
+    out->limiter_members = ws->members;
+    out->rate = ws->lim_ops ? ws->shared_rate
+              : ws->pacer.mode == NNA_PACER_FREE ? 0 : ws->pacer.rate;
 }
 
 void nna_workspace_set_hook(nna_workspace *ws, nna_ws_event_cb cb, void *user_data)
@@ -217,6 +250,7 @@ int nna_ws_attach(nna_workspace *ws, nna_client *c)
         double now = nna_loop_now(&c->loop);
         ws->pacer.tb.last = now;
         ws->budget.last = now;
+        if (ws->lim_ops) ws->lim_ops->attach(ws->lim, &c->loop);
     }
     return 0;
 }
@@ -228,10 +262,16 @@ void nna_ws_detach(nna_workspace *ws, nna_client *c)
         int moving = i == 0 && nna_timer_active(&ws->timer);
         double at = ws->timer.at;
         if (moving) nna_timer_stop(&c->loop, &ws->timer);
+        /* the shared backend's connection lives on the home loop too: move it */
+        if (i == 0 && ws->lim_ops) ws->lim_ops->detach(ws->lim);
         memmove(ws->clients + i, ws->clients + i + 1, (ws->nclients - i - 1) * sizeof *ws->clients);
         ws->nclients--;
         /* the timer lived on this client's loop: move it to the next client's */
         if (moving && ws->nclients) nna_timer_start_at(home_loop(ws), &ws->timer, at);
+        if (i == 0 && ws->lim_ops && ws->nclients) {
+            ws->lim_waiting = 0; /* the detach dropped any acquire on its way */
+            ws->lim_ops->attach(ws->lim, home_loop(ws));
+        }
         return;
     }
 }
@@ -426,12 +466,131 @@ static void gate_open(nna_workspace *ws, double now)
     ws->gate_closed = 0;
     ws->ctr.paused_seconds += ws->gate_until - ws->gate_since; /* (noticed late when idle) */
     nna_ws_emit(ws, NNA_WS_GATE_OPENED, 0, 429, NULL);
-    if (ws->o.adaptive) {
+    /* with a shared backend the rate is learned there (limit_redis.c): the local pacer
+     * sees only this process's share of the sends */
+    int learn = !ws->lim_ops;
+    ws->gate_local = 0;
+    if (ws->o.adaptive && learn) {
         double before = ws->pacer.mode == NNA_PACER_FREE ? 0 : ws->pacer.rate;
         double r = nna_pacer_reopen(&ws->pacer, now);
         if (r != before) nna_ws_emit(ws, NNA_WS_RATE_CHANGED, r, 0, NULL);
     }
     if (ws->slow > SLOW_START) ws->slow = SLOW_START;
+}
+
+/* ---- the shared backend ------------------------------------------------------------ */
+
+static void lim_take(nna_workspace *ws, const nna_lim_grant *g, double now)
+{
+    ws->leased += g->slots;
+    if (g->tokens) {
+        if (ws->tok_n == 0) ws->tok_next = now + g->delay;
+        ws->tok_n += g->tokens;
+        ws->tok_step = g->rate > 0 ? 1 / g->rate : 0;
+    }
+    ws->shared_rate = g->rate;
+}
+
+/* Admission with a shared backend: a leased slot and a reserved send are needed (the
+ * shared send schedule replaces the local pacer). What is missing is asked for in one
+ * round trip, in batches: slots up to what the queue and the local limit can use, sends
+ * for about 50 ms at the shared rate. Returns 0 (go), or when to look again. */
+static double lim_admit(nna_workspace *ws, double now, unsigned limit)
+{
+    int need_slot = ws->inflight >= ws->leased, need_tok = ws->tok_n == 0;
+    if (!need_slot && !need_tok) return now >= ws->tok_next ? 0 : ws->tok_next;
+    if (ws->lim_waiting) return INFINITY;
+    if (now < ws->lim_next_ask) return ws->lim_next_ask;
+    size_t slots = 0, toks = 0;
+    if (need_slot) {
+        slots = limit > ws->leased ? limit - ws->leased : 0;
+        if (slots > ws->queued) slots = ws->queued;
+        if (slots > LEASE_BATCH) slots = LEASE_BATCH;
+        if (slots == 0) return INFINITY;
+    }
+    if (need_tok) {
+        double b = ws->shared_rate > 0 ? ws->shared_rate * 0.05 : 16;
+        toks = b < 1 ? 1 : b > 64 ? 64 : (size_t)b;
+        if (toks > ws->queued) toks = ws->queued;
+    }
+    nna_lim_grant g;
+    if (ws->lim_ops->acquire(ws->lim, ws->leased, (unsigned)slots, (unsigned)toks, &g) < 0) {
+        ws->lim_waiting = 1;
+        return INFINITY;
+    }
+    lim_take(ws, &g, now);
+    if ((!need_slot || g.slots) && (!need_tok || g.tokens)) return ws->tok_next > now ? ws->tok_next : 0;
+    ws->lim_next_ask = now + LEASE_RETRY; /* (degraded and our share is in use) */
+    return ws->lim_next_ask;
+}
+
+void nna_ws_lim_granted(nna_workspace *ws, const nna_lim_grant *g)
+{
+    ws->lim_waiting = 0;
+    if (!home_loop(ws)) return;
+    double now = now_of(ws);
+    lim_take(ws, g, now);
+    if (g->slots == 0 && g->tokens == 0) { /* none free: ask again soon, not in step */
+        double u = nna_rng_uniform(&ws->clients[0]->rng);
+        ws->lim_next_ask = now + LEASE_RETRY * (1 + u);
+        wake_at(ws, ws->lim_next_ask);
+    }
+    pump(ws);
+}
+
+/* A send goes: spend its reserved place in the shared schedule (a late send does not
+ * make the next one early: the server would see them as a burst). */
+static void lim_sent(nna_workspace *ws, double now)
+{
+    if (!ws->lim_ops || ws->tok_n == 0) return;
+    ws->tok_n--;
+    double next = ws->tok_next + ws->tok_step;
+    ws->tok_next = next > now ? next : now;
+}
+
+/* Gives back the shared slots this process cannot use now: all spare ones when nothing
+ * waits, those beyond its fair share (cap / processes) otherwise. `ok`: a success to
+ * report (it grows the shared cap). */
+static void lim_give_back(nna_workspace *ws, unsigned ok)
+{
+    if (!ws->lim_ops) return;
+    unsigned keep = ws->leased;
+    if (ws->queued == 0) {
+        keep = ws->inflight;
+    } else {
+        unsigned n = ws->members ? ws->members : 1;
+        unsigned share = (ws->shared_cap + n - 1) / n;
+        if (share < 1) share = 1;
+        if (keep > share) keep = ws->inflight > share ? ws->inflight : share;
+    }
+    if (keep > ws->leased) keep = ws->leased;
+    ws->leased = keep;
+    ws->lim_ops->release(ws->lim, keep, ok);
+}
+
+void nna_ws_lim_shared(nna_workspace *ws, double gate_s, unsigned members, unsigned cap)
+{
+    ws->members = members ? members : 1;
+    ws->shared_cap = cap ? cap : ws->o.max_inflight;
+    if (!(gate_s > 0) || !home_loop(ws)) return;
+    double now = now_of(ws), until = now + gate_s;
+    if (!ws->gate_closed) {
+        ws->gate_closed = 1;
+        ws->gate_since = now;
+        ws->gate_until = until;
+        ws->ctr.gate_closures++;
+        ws->tok_n = 0; /* reserved for a schedule the pause cancelled */
+        nna_ws_emit(ws, NNA_WS_GATE_CLOSED, gate_s, 429, NULL);
+        if (ws->slow > SLOW_START) ws->slow = SLOW_START;
+    } else if (until > ws->gate_until) {
+        ws->gate_until = until;
+    } else {
+        return;
+    }
+    if (ws->gate_until > ws->scanned_until + 0.05) {
+        ws->scanned_until = ws->gate_until;
+        if (ws->hold) ws->held_refuse = 1; else refuse_doomed(ws, now);
+    }
 }
 
 /* 0 when the next op may go now; otherwise the time to look again (INFINITY = on the next
@@ -448,6 +607,7 @@ static double blocked_until(nna_workspace *ws, double now)
     }
     double limit = ws->cap < ws->slow ? ws->cap : ws->slow;
     if (ws->inflight >= (unsigned)limit) return INFINITY;
+    if (ws->lim_ops) return lim_admit(ws, now, (unsigned)limit);
     double w = nna_pacer_wait(&ws->pacer, now);
     if (w > 0) return now + w;
     return 0;
@@ -470,6 +630,7 @@ static void pump(nna_workspace *ws)
                 break;
             }
             take(ws, op);
+            lim_sent(ws, now);
             op->pace_id = nna_pacer_sent(&ws->pacer, now, ws->queued > 0);
             if (op->attempts == 0) nna_budget_on_request(&ws->budget, now);
             op->probe = (unsigned char)ws->health_closed;
@@ -503,13 +664,17 @@ static void on_rate_limited(nna_workspace *ws, const nna_op *op, double retry_af
      * one instant; a little, since the queue is paced out anyway. */
     double u = ws->nclients ? nna_rng_uniform(&ws->clients[0]->rng) : 0.5;
     double until = now + pause + u * (0.02 + pause * 0.05);
+    ws->gate_local = 1;
     if (!ws->gate_closed) {
         ws->gate_closed = 1;
         ws->gate_since = now;
         ws->gate_until = until;
         ws->ctr.gate_closures++;
         nna_ws_emit(ws, NNA_WS_GATE_CLOSED, until - now, 429, NULL);
+        ws->tok_n = 0;
+        if (ws->lim_ops) ws->lim_ops->gate(ws->lim, until - now);
     } else if (until > ws->gate_until) {
+        if (ws->lim_ops && until > ws->gate_until + 0.05) ws->lim_ops->gate(ws->lim, until - now);
         ws->gate_until = until;
     }
     if (ws->o.adaptive && now - ws->last_decrease >= DECREASE_GUARD) {
@@ -595,6 +760,7 @@ void nna_ws_attempt_done(nna_workspace *ws, nna_op *op, long http_status,
     (void)http_status;
     int probe = op->probe;
     release_slot(ws, op);
+    lim_give_back(ws, cls == NNA_RC_OK);
     nna_pacer_result(&ws->pacer, op->pace_id, cls == NNA_RC_RATE ? 1 : cls == NNA_RC_UNSENT ? -1 : 0);
     if (home_loop(ws)) {
         double now = now_of(ws);
@@ -621,6 +787,7 @@ void nna_ws_attempt_done(nna_workspace *ws, nna_op *op, long http_status,
 void nna_ws_attempt_abandoned(nna_workspace *ws, nna_op *op, int unsent)
 {
     release_slot(ws, op);
+    lim_give_back(ws, 0);
     if (unsent) nna_pacer_result(&ws->pacer, op->pace_id, -1);
     pump(ws);
 }

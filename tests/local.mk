@@ -9,6 +9,7 @@ include tests/reconcile.mk
 include tests/cli/local.mk
 include tests/verbatim.mk
 include tests/tls.mk
+include tests/scaleout/local.mk
 
 TEST_LIB_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS) -I$(top_srcdir)/tools/emu
 TEST_LIB_LDADD = lib/libnna-test.la tools/emu/libnnaemu.la $(CHECK_LIBS) $(CJSON_LIBS) $(EV_LIBS) $(M_LIBS)

@@ -43,7 +43,8 @@ extern "C" {
     X(NNA_EURL,                  -26, 0, "invalid request URL (nothing was sent)")           \
     X(NNA_ELIMIT,                -27, 0, "reply over a client limit (size, headers, nesting or pages)") \
     X(NNA_EBUDGET,               -28, 1, "response memory budget exhausted by concurrent transfers") \
-    X(NNA_ETLS,                  -29, 0, "TLS failure: the server's certificate, name or pinned key did not verify (not retried)")
+    X(NNA_ETLS,                  -29, 0, "TLS failure: the server's certificate, name or pinned key did not verify (not retried)") \
+    X(NNA_ELIMITER_UNAVAILABLE,  -30, 1, "shared limiter (Redis) unreachable or refused")
 
 typedef enum nna_status {
 #define NNA_STATUS_ENUM_(name, value, retryable, text) name = (value),

@@ -42,11 +42,27 @@ typedef struct nna_workspace_options {
                                     (beyond it they wait for budget, within their
                                     deadline) */
     double   retry_budget_floor; /* plus this many retries per second; default 1 */
+    const char *limiter_url;   /* where the budget lives. NULL or "" (default): in this
+                                  process. "redis://host[:port][/db][?name=NAME]": in Redis,
+                                  shared by every process (on any host) that names the same
+                                  Redis and NAME (default "default"): in-flight slots,
+                                  429 pauses and the adaptive cap (max_inflight is the
+                                  shared cap). Only with a build that has hiredis
+                                  (otherwise nna_workspace_new says NNA_EINVAL). See
+                                  docs/scale-out.md. Copied by nna_workspace_new. */
+    const char *limiter_password; /* Redis AUTH password, or NULL; copied (hiredis 0.14
+                                     has no TLS: put Redis on a trusted network or a
+                                     local TLS tunnel) */
 } nna_workspace_options;
 
 void nna_workspace_options_init(nna_workspace_options *o);
 
-/* Creates a workspace limiter; `o` may be NULL for defaults. Options are copied. */
+/* Creates a workspace limiter; `o` may be NULL for defaults. Options are copied. With a
+ * limiter_url it connects to Redis once (blocking, at most ~2 s) to check it is reachable
+ * and loads its scripts: NNA_ELIMITER_UNAVAILABLE when Redis is down, refuses the password
+ * or the scripts; NNA_EINVAL for a malformed URL. The connection used afterwards runs on
+ * the loop of the workspace's first client; if Redis is lost later, this process keeps
+ * going at its share (cap / processes last seen) and reconnects with back-off. */
 nna_status nna_workspace_new(const nna_workspace_options *o, nna_workspace **out);
 nna_workspace *nna_workspace_ref(nna_workspace *ws);
 void nna_workspace_unref(nna_workspace *ws);
@@ -67,6 +83,8 @@ typedef struct nna_workspace_counters {
     unsigned cap;                /* current adaptive cap */
     double   rate;               /* current paced rate (0 = unpaced) */
     uint64_t queued;             /* operations waiting now */
+    uint64_t limiter_calls;      /* round trips to the shared limiter (Redis); 0 in-process */
+    unsigned limiter_members;    /* processes sharing the budget, as last seen (1 in-process) */
 } nna_workspace_counters;
 
 void nna_workspace_counters_get(const nna_workspace *ws, nna_workspace_counters *out);

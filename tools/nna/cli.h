@@ -34,6 +34,7 @@ typedef struct cli {
     const char *key_file;      /* --api-key-file */
     char       *api_key;       /* loaded by cli_connect; wiped and freed at exit */
     unsigned    max_inflight;  /* 0 = library default */
+    const char *limiter;       /* --limiter / $NNA_LIMITER: shared budget URL, or NULL */
     unsigned    max_attempts;  /* default 5 */
     double      deadline;      /* per operation (s); < 0 = library default; 0 = none */
     double      request_timeout; /* per attempt (s); 0 = library default */

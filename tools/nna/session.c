@@ -15,6 +15,9 @@ void cli_global_help(FILE *out)
 "  --api-key-file PATH    read the API key from PATH, - for standard input (default:\n"
 "                         $NANONETS_API_KEY); never from an option value\n"
 "  --max-inflight N       cap on requests in flight for the workspace (default 64)\n"
+"  --limiter URL          share the workspace's budget with other processes through\n"
+"                         Redis: redis://host[:port][/db][?name=NAME] (default\n"
+"                         $NNA_LIMITER; password in $NNA_LIMITER_PASSWORD)\n"
 "  --max-attempts N       requests that reach the server per operation (default 5)\n"
 "  --deadline SECONDS     time limit per operation, retries and queueing included\n"
 "                         (default 300; batch and demo: none; 0 = none)\n"
@@ -73,6 +76,11 @@ int cli_global_option(cli *c, int argc, char **argv, int *i)
     }
     if ((r = arg_value(argc, argv, i, "--max-inflight", &v)))
         return r < 0 || parse_uint("--max-inflight", v, 1, 100000, &c->max_inflight) ? -1 : 1;
+    if ((r = arg_value(argc, argv, i, "--limiter", &v))) {
+        if (r < 0) return -1;
+        c->limiter = v;
+        return 1;
+    }
     if ((r = arg_value(argc, argv, i, "--max-attempts", &v)))
         return r < 0 || parse_uint("--max-attempts", v, 1, 100, &c->max_attempts) ? -1 : 1;
     if ((r = arg_value(argc, argv, i, "--deadline", &v)))
@@ -235,7 +243,28 @@ int cli_connect(cli *c, const char *key)
     o.ca_path = c->capath;
     o.pinned_pubkey = c->pinned_pubkey;
     o.allow_insecure_http = c->allow_insecure_http;
+    nna_workspace *ws = NULL;
+    const char *limiter = c->limiter ? c->limiter : getenv("NNA_LIMITER");
+    if (limiter && *limiter) {
+        nna_workspace_options wo;
+        nna_workspace_options_init(&wo);
+        if (c->max_inflight) wo.max_inflight = c->max_inflight;
+        wo.limiter_url = limiter;
+        wo.limiter_password = getenv("NNA_LIMITER_PASSWORD");
+        nna_status ws_st = nna_workspace_new(&wo, &ws);
+        if (ws_st != NNA_OK) {
+            ev_loop_destroy(c->loop);
+            c->loop = NULL;
+            if (ws_st == NNA_EINVAL)
+                return usage_error("--limiter: expected redis://host[:port][/db][?name=NAME] "
+                                   "(and a build with hiredis)");
+            return report_error(ws_st, 0, "cannot use the shared limiter (is Redis running "
+                                          "there, and the password right?)");
+        }
+        o.workspace = ws;
+    }
     nna_status st = nna_client_new_ev(c->loop, &o, &c->client);
+    nna_workspace_unref(ws); /* the client holds its own reference */
     if (st != NNA_OK) {
         ev_loop_destroy(c->loop);
         c->loop = NULL;
