@@ -6,7 +6,15 @@
  * order; a callback may start or stop any timer, including itself. */
 #include <stdlib.h>
 #include <math.h>
+#include <time.h>
 #include "loop_core.h"
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 int nna_loop_init(nna_loop *l, const nna_loop_ops *ops, void *backend)
 {
@@ -23,6 +31,7 @@ int nna_loop_init(nna_loop *l, const nna_loop_ops *ops, void *backend)
     l->release = NULL;
     l->release_arg = NULL;
     l->sides = NULL;
+    l->seen_now = l->seen_mono = 0;
     return 0;
 }
 
@@ -37,6 +46,15 @@ void nna_loop_fini(nna_loop *l)
 }
 
 double nna_loop_now(nna_loop *l) { return l->ops->now(l->backend); }
+
+double nna_loop_now_fresh(nna_loop *l)
+{
+    double now = nna_loop_now(l);
+    if (l->seen_mono <= 0) return now;
+    /* Time passed since the loop last called in, added to the loop's time then. */
+    double est = l->seen_now + (mono_now() - l->seen_mono);
+    return est > now ? est : now;
+}
 
 void nna_loop_keepalive(nna_loop *l, int on)
 {
@@ -152,7 +170,13 @@ void nna_timer_stop(nna_loop *l, nna_timer *t)
     rearm(l);
 }
 
-static void enter(nna_loop *l) { l->depth++; }
+static void enter(nna_loop *l)
+{
+    if (l->depth++ == 0) { /* the loop woke for us: its now() is current here */
+        l->seen_now = nna_loop_now(l);
+        l->seen_mono = mono_now();
+    }
+}
 
 /* Leaves a backend → core call; the outermost one performs a deferred release, after
  * which `l` may be gone. */

@@ -44,12 +44,18 @@ struct nna_loop {
     void       (*release)(void *arg); /* deferred until depth returns to 0 */
     void        *release_arg;
     nna_io_side *sides;      /* sockets with their own handler (few) */
+    double       seen_now;   /* the backend's now() when the loop last called in, and */
+    double       seen_mono;  /* the monotonic clock then (0 = not yet) */
 };
 
 int    nna_loop_init(nna_loop *l, const nna_loop_ops *ops, void *backend);
 /* Disarms everything and releases the heap; the backend is closed by the caller. */
 void   nna_loop_fini(nna_loop *l);
 double nna_loop_now(nna_loop *l);
+/* The loop's clock brought up to date: a backend's now() is the time the loop last woke,
+ * which is stale for work submitted after the program spent a while outside the loop
+ * (setup code, a slow callback). Deadlines start from this, so they are never shortened. */
+double nna_loop_now_fresh(nna_loop *l);
 void   nna_loop_keepalive(nna_loop *l, int on);
 
 void   nna_timer_init(nna_timer *t, nna_timer_cb cb, void *arg);

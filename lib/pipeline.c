@@ -139,7 +139,7 @@ nna_future *nna_op_submit(nna_client *c, const nna_op_spec *spec)
     }
     double dl = spec->deadline >= 0 ? spec->deadline
               : spec->kind == NNA_OP_RUN ? c->run_deadline : c->deadline;
-    op->deadline = dl > 0 ? nna_loop_now(&c->loop) + dl : INFINITY;
+    op->deadline = dl > 0 ? nna_loop_now_fresh(&c->loop) + dl : INFINITY;
     op->t0_wall = wall_now(); /* reset just before the first attempt */
     nna_timer_init(&op->timer, on_timer, op);
     link_op(c, op);

@@ -458,7 +458,7 @@ nna_future *nna_watch_add(nna_watch *w, const char *task_id, const char *agent_i
     t->created_at = created_at;
     t->added_round = w->round;
     t->seen_round = (unsigned)-1;
-    t->deadline = w->o.deadline > 0 ? nna_loop_now(&w->c->loop) + w->o.deadline : INFINITY;
+    t->deadline = w->o.deadline > 0 ? nna_loop_now_fresh(&w->c->loop) + w->o.deadline : INFINITY;
     link_task(w, t);
     nna_future_set_cancel(f, on_task_cancel, t);
     schedule(w);
