@@ -7,8 +7,6 @@
 # man pages are there. Exit 77 (skipped) without pkg-config.
 set -u
 top=${NNA_TOP_BUILDDIR:-$(pwd)}
-src=${srcdir:-$top}
-src=$(cd "$src" && pwd)
 command -v pkg-config >/dev/null 2>&1 || { echo "SKIP: no pkg-config"; exit 77; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -65,9 +63,12 @@ fi
 
 # 2. ./configure --prefix=DIR with this build's other options, then install what is checked
 #    (libnna and nna only: the other programs and libnna-uv would only add build time).
-args=$("$top/config.status" --config)
+#    From a clean copy of the sources (make distdir): the source tree may be configured in
+#    place (configure refuses a second build from it) or read-only with a relative --srcdir.
+args=$("$top/config.status" --config | sed "s/'--srcdir=[^']*'//g")
 mkdir "$tmp/build"
-if (cd "$tmp/build" && eval "\"$src/configure\" $args --prefix=\"$tmp/b\" -q" > "$tmp/b.log" 2>&1 &&
+if make_ -C "$top" distdir distdir="$tmp/src" > "$tmp/b.log" 2>&1 &&
+   (cd "$tmp/build" && eval "\"$tmp/src/configure\" $args --prefix=\"$tmp/b\" -q" >> "$tmp/b.log" 2>&1 &&
     make_ -j2 install-exec-am install-data-am bin_PROGRAMS=tools/nna/nna \
         lib_LTLIBRARIES=lib/libnna.la >> "$tmp/b.log" 2>&1); then
     check_prefix "$tmp/b" "configure --prefix"
