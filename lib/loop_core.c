@@ -172,9 +172,15 @@ void nna_timer_stop(nna_loop *l, nna_timer *t)
 
 static void enter(nna_loop *l)
 {
-    if (l->depth++ == 0) { /* the loop woke for us: its now() is current here */
-        l->seen_now = nna_loop_now(l);
-        l->seen_mono = mono_now();
+    if (l->depth++ == 0) {
+        /* The first call of a loop iteration: the backend's now() (taken when the loop
+         * woke) is closest to the monotonic clock here; later calls of the same iteration
+         * would pair it with a later instant and make nna_loop_now_fresh() run slow. */
+        double now = nna_loop_now(l);
+        if (now != l->seen_now) {
+            l->seen_now = now;
+            l->seen_mono = mono_now();
+        }
     }
 }
 
