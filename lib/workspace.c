@@ -719,11 +719,40 @@ static void health_open(nna_workspace *ws)
     nna_ws_emit(ws, NNA_WS_GATE_OPENED, 0, 500, NULL);
 }
 
+/* The server answered: the health gate opens (for every process of a shared backend). */
+static void health_answered(nna_workspace *ws)
+{
+    ws->failures = 0;
+    if (!ws->health_closed) return;
+    health_open(ws);
+    if (ws->lim_ops) ws->lim_ops->healthy(ws->lim);
+}
+
+/* With a shared backend: another process's run of failures closed the gate (we wait for
+ * its probe, `grace` past the pause), or ours did (we probe when it is due); or a success
+ * anywhere opened it. */
+void nna_ws_lim_health(nna_workspace *ws, int closed, double left, double grace)
+{
+    if (!home_loop(ws)) return;
+    if (!closed) {
+        if (ws->health_closed) health_open(ws);
+        pump(ws);
+        return;
+    }
+    double now = now_of(ws), until = now + (left > 0 ? left : 0) + grace;
+    if (!ws->health_closed) {
+        ws->health_closed = 1;
+        ws->ctr.gate_closures++;
+        nna_ws_emit(ws, NNA_WS_GATE_CLOSED, until - now, 500, NULL);
+    }
+    ws->health_until = until;
+    pump(ws);
+}
+
 static void on_success(nna_workspace *ws)
 {
     ws->ctr.succeeded++;
-    ws->failures = 0;
-    if (ws->health_closed) health_open(ws);
+    health_answered(ws);
     if (isfinite(ws->slow) && (ws->slow += 1) >= ws->cap) ws->slow = INFINITY;
     if (ws->o.adaptive && ws->cap < ws->o.max_inflight) set_cap(ws, ws->cap + 1.0 / ws->cap);
 }
@@ -743,6 +772,7 @@ static void on_trouble(nna_workspace *ws, double now, int probe)
     }
     ws->health_until = now + delay;
     nna_ws_emit(ws, NNA_WS_GATE_CLOSED, delay, 500, NULL);
+    if (ws->lim_ops) ws->lim_ops->health(ws->lim, delay, probe);
 }
 
 static void release_slot(nna_workspace *ws, nna_op *op)
@@ -774,8 +804,7 @@ void nna_ws_attempt_done(nna_workspace *ws, nna_op *op, long http_status,
             if (probe && ws->health_closed) op->was_probe = 1;
             break;
         case NNA_RC_FATAL: /* the server answered: it is up */
-            ws->failures = 0;
-            if (ws->health_closed) health_open(ws);
+            health_answered(ws);
             break;
         case NNA_RC_PERMANENT: /* nothing reached the server (the pipeline abandons it) */
             break;
