@@ -47,6 +47,9 @@ typedef struct nna_limit_ops {
     void     (*health)(void *b, double seconds, int probe);
     /* A success (any answer from the server) reopens the health gate for everyone. */
     void     (*healthy)(void *b);
+    /* `firsts` first attempts went (they refill the shared retry budget); `spend`: a retry
+     * takes a token of it (the workspace already answered from its view of the budget). */
+    void     (*retry)(void *b, unsigned firsts, int spend);
 } nna_limit_ops;
 
 /* Backend → workspace. */
@@ -59,6 +62,8 @@ void nna_ws_lim_shared(nna_workspace *ws, double gate_s, unsigned members, unsig
  * seconds plus `grace` (0 when this process is its prober; otherwise the wait beyond the
  * pause for the prober's answer, after which this process probes itself). */
 void nna_ws_lim_health(nna_workspace *ws, int closed, double left, double grace);
+/* The shared retry budget holds `tokens` (< 0: in debt) after our spends so far. */
+void nna_ws_lim_budget(nna_workspace *ws, double tokens);
 
 #ifdef HAVE_HIREDIS
 /* Connects to the Redis at `url` (redis://host[:port][/db][?name=NAME]) once, blocking for

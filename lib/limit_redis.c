@@ -10,12 +10,17 @@
  *                    member probes (one probe in flight across every process), the others
  *                    wait until a success deletes the key (or it expires: PX = the pause
  *                    plus HEALTH_GRACE_MS, so a prober that died releases the others)
+ *   retry    hash    the shared retry budget: `tokens` (float, may be negative: debt) and
+ *                    `last` (ms): refilled by floor/s and ratio per first attempt reported
+ *                    (they travel with the renewal), one spent per retry (BUDGET)
  * Every step is one script (EVALSHA, falling back to EVAL after NOSCRIPT, which also
  * reloads it), so one round trip is atomic: LEASE drops the slots of members whose lease
  * expired (a process that crashed), renews ours, sets our holding to what we say we hold
  * (self-healing after a Redis restart) plus what fits under the cap, grows the cap by the
  * successes reported, and returns the grant, the gate's remaining time, the member count
- * and the cap. GATE extends the pause and halves the cap once per pause.
+ * and the cap. GATE extends the pause and halves the cap once per pause. HEALTH closes
+ * (or, for its prober, extends) the shared health gate, HEALTHY opens it; BUDGET reports
+ * first attempts and spends a retry of the shared retry budget.
  *
  * Leases are taken in batches (the workspace asks for up to 8 at a time) and a process
  * gives slots back only when its queue is empty or it holds more than its fair share, so
@@ -36,6 +41,7 @@
 #include "limit_backend.h"
 #include "limit_redis.h"
 #include "rng.h"
+#include "tokenbucket.h"
 
 #define LEASE_TTL_MS     3000
 #define RENEW_S          1.0
@@ -43,8 +49,8 @@
 #define CMD_TIMEOUT      2.0
 #define BACKOFF_MIN      0.1
 #define BACKOFF_MAX      5.0
-#define NKEYS            9
-#define NKEYS_S          "9"
+#define NKEYS            10
+#define NKEYS_S          "10"
 /* A member that is not the prober stays paused this long past the shared pause while
  * it has no news (a success deletes the key, refreshed every renewal): when Redis is
  * lost it probes on its own after it, as a single process does. */
@@ -188,15 +194,35 @@ static const char HEALTH_LUA[] =
 /* A success reopens the health gate for every process. */
 static const char HEALTHY_LUA[] = "return redis.call('DEL', KEYS[9])\n";
 
-enum { S_LEASE, S_GATE, S_HEALTH, S_HEALTHY, S__N };
-static const char *const SCRIPTS[S__N] = { LEASE_LUA, GATE_LUA, HEALTH_LUA, HEALTHY_LUA };
+/* The retry budget (tokenbucket.c's nna_retry_budget, shared): refills by ARGV[4] per
+ * second and ARGV[3] per first attempt (ARGV[1] of them reported), capped at ARGV[5];
+ * ARGV[2] = 1 spends one, into debt if need be. Returns the tokens left (a string). */
+static const char BUDGET_LUA[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local cap = tonumber(ARGV[5])\n"
+    "local b = redis.call('HMGET', KEYS[10], 'tokens', 'last')\n"
+    "local tok = tonumber(b[1] or cap)\n"
+    "local last = tonumber(b[2] or now)\n"
+    "if now > last then tok = tok + (now - last) / 1000 * tonumber(ARGV[4]) end\n"
+    "tok = tok + tonumber(ARGV[1]) * tonumber(ARGV[3])\n"
+    "if tok > cap then tok = cap end\n"
+    "if ARGV[2] == '1' then tok = tok - 1 end\n"
+    "redis.call('HSET', KEYS[10], 'tokens', tostring(tok), 'last', tostring(now))\n"
+    "redis.call('PEXPIRE', KEYS[10], 600000)\n"
+    "return tostring(tok)\n";
+
+enum { S_LEASE, S_GATE, S_HEALTH, S_HEALTHY, S_BUDGET, S__N };
+static const char *const SCRIPTS[S__N] = { LEASE_LUA, GATE_LUA, HEALTH_LUA, HEALTHY_LUA,
+                                           BUDGET_LUA };
 
 typedef struct rlim {
     nna_workspace     *ws;
     char              *host;
     int                port, db;
     char              *password;
-    char               keys[NKEYS][160]; /* slots members gate cap rate tat sent hi health */
+    char               keys[NKEYS][160]; /* slots members gate cap rate tat sent hi health
+                                            retry */
     char               me[64];        /* member id: host name, pid, random */
     char               sha[S__N][41];
     unsigned           capmax;
@@ -218,6 +244,9 @@ typedef struct rlim {
     unsigned           asking;        /* acquires without an answer */
     unsigned           ok;            /* successes not yet reported */
     unsigned           want_slots, want_tokens; /* of the acquire on its way */
+    unsigned           firsts;        /* first attempts not yet reported to the budget */
+    uint64_t           spends;        /* retries sent to the shared budget */
+    double             rb_ratio, rb_floor;
     /* what Redis told us last */
     unsigned           members, cap;
     unsigned           members_lost;  /* members when the connection was lost (0 = not
@@ -478,6 +507,7 @@ typedef struct call {
     int      script;
     int      acquire;    /* an acquire waits for this answer */
     int      retried;    /* sent again with EVAL after NOSCRIPT */
+    uint64_t spends;     /* BUDGET: r->spends when sent (later spends are not in its reply) */
     unsigned nargs;
     char     args[10][80];
 } call;
@@ -550,6 +580,9 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
             rep->element[2]->type == REDIS_REPLY_INTEGER)
             nna_ws_lim_health(r->ws, 1, (double)rep->element[1]->integer / 1000,
                               rep->element[2]->integer == 1 ? 0 : HEALTH_GRACE_MS / 1000.0);
+    } else if (k->script == S_BUDGET) {
+        if (rep && rep->type == REDIS_REPLY_STRING) /* what is left after the spends sent since */
+            nna_ws_lim_budget(r->ws, strtod(rep->str, NULL) - (double)(r->spends - k->spends));
     } else if (rep && rep->type == REDIS_REPLY_INTEGER && k->script == S_GATE) {
         nna_ws_lim_shared(r->ws, (double)rep->integer / 1000, r->members, r->cap);
     } else if (acquire) { /* an error reply or none: answer from the fallback */
@@ -594,11 +627,14 @@ static int lease_send(rlim *r, unsigned want, unsigned tokens, int leaving)
     return 0;
 }
 
+static void budget_send(rlim *r, int spend);
+
 static void renew_cb(nna_timer *t, void *arg)
 {
     (void)t;
     rlim *r = arg;
     lease_send(r, 0, 0, 0);
+    budget_send(r, 0);   /* report the first attempts, learn the others' spends */
     nna_timer_start(r->loop, &r->renew, RENEW_S);
 }
 
@@ -712,6 +748,36 @@ static void r_healthy(void *b)
     else r->health_pending++;
 }
 
+/* BUDGET with the first attempts counted since the last one, spending one retry or not. */
+static void budget_send(rlim *r, int spend)
+{
+    if (!r->ac) return;
+    call *k = call_new(r, S_BUDGET);
+    if (!k) return;
+    snprintf(k->args[0], sizeof k->args[0], "%u", r->firsts);
+    snprintf(k->args[1], sizeof k->args[1], "%d", spend);
+    snprintf(k->args[2], sizeof k->args[2], "%.6g", r->rb_ratio);
+    snprintf(k->args[3], sizeof k->args[3], "%.6g", r->rb_floor);
+    snprintf(k->args[4], sizeof k->args[4], "%.6g", NNA_RETRY_BUDGET_CAP);
+    k->nargs = 5;
+    k->spends = r->spends + (spend ? 1 : 0);
+    if (send_call(r, k) != 0) {
+        free(k);
+        return;
+    }
+    r->firsts = 0;
+    r->spends = k->spends;
+}
+
+/* First attempts refill the shared budget (reported with the renewal); a retry spends one
+ * at once. */
+static void r_retry(void *b, unsigned firsts, int spend)
+{
+    rlim *r = b;
+    r->firsts += firsts;
+    if (spend) budget_send(r, 1);
+}
+
 /* Leaves the shared budget at once (others need not wait for our lease to expire). */
 static void leave_sync(rlim *r)
 {
@@ -749,6 +815,7 @@ static uint64_t r_calls(const void *b) { return ((const rlim *)b)->rtt; }
 
 static const nna_limit_ops redis_ops = {
     r_attach, r_detach, r_acquire, r_release, r_gate, r_free, r_calls, r_health, r_healthy,
+    r_retry,
 };
 
 nna_status nna_limit_redis_new(nna_workspace *ws, const nna_workspace_options *o,
@@ -771,7 +838,8 @@ nna_status nna_limit_redis_new(nna_workspace *ws, const nna_workspace_options *o
         }
     }
     static const char *const suffix[NKEYS] = { "slots", "members", "gate", "cap", "rate",
-                                               "tat", "sent", "hi", "health" };
+                                               "tat", "sent", "hi", "health",
+                                               "retry" };
     for (int i = 0; i < NKEYS; i++)
         snprintf(r->keys[i], sizeof r->keys[i], "nna:{%s}:%s", name, suffix[i]);
     char host[64] = "host";
@@ -783,6 +851,11 @@ nna_status nna_limit_redis_new(nna_workspace *ws, const nna_workspace_options *o
     r->capmax = o->max_inflight ? o->max_inflight : 64;
     r->rate0 = o->rate_limit > 0 ? o->rate_limit : 0;
     r->adaptive = o->adaptive;
+    /* (as nna_budget_init reads them) */
+    r->rb_ratio = isfinite(o->retry_budget_ratio) && o->retry_budget_ratio >= 0
+                ? o->retry_budget_ratio : 0.1;
+    r->rb_floor = isfinite(o->retry_budget_floor) && o->retry_budget_floor >= 0
+                ? o->retry_budget_floor : 1.0;
     r->members = 1;
     if (probe(r) != 0) {
         r_free(r);

@@ -166,6 +166,57 @@ START_TEST(health_gate_redis_lost)
 }
 END_TEST
 
+/* The retry budget through the workspace's seam (what the pipeline asks before a retry
+ * after server trouble): A spends the whole budget; B, once it has heard from Redis,
+ * waits for the tokens to come back, as a further retry of A would. */
+START_TEST(retry_budget_is_shared)
+{
+    redis_proc r;
+    redis_start(&r, 0);
+    tctx t;
+    tctx_start(&t, NULL, NULL);
+    nna_client *c[2];
+    nna_workspace *ws[2];
+    nna_workspace_options wo;
+    for (int i = 0; i < 2; i++) {
+        nna_workspace_options_init(&wo);
+        wo.limiter_url = r.url;
+        wo.retry_budget_ratio = 0;
+        wo.retry_budget_floor = 0.1;   /* one retry per 10 s beyond the budget */
+        ck_assert_int_eq(nna_workspace_new(&wo, &ws[i]), NNA_OK);
+        nna_client_options o;
+        tctx_options(&t, &o);
+        o.workspace = ws[i];
+        ck_assert_int_eq(tclient_new(t.loop, &o, &c[i]), NNA_OK);
+    }
+    run_for(&t, 0.2);
+    /* the budget holds 20: A's 20 retries go at once */
+    for (int i = 0; i < 20; i++) ck_assert(nna_ws_retry_budget_wait(ws[0]) == 0);
+    const char *tok[] = { "HGET", "nna:{default}:retry", "tokens", NULL };
+    char buf[64] = "";
+    for (int i = 0; i < 500; i++) {
+        tloop_run_nowait(&t);
+        if (redis_cmd(&r, buf, sizeof buf, tok) >= 0 && buf[0] && strtod(buf, NULL) < 1) break;
+        nap_ms(5);
+    }
+    ck_assert_double_lt(strtod(buf, NULL), 1);
+    run_for(&t, 1.2);  /* B's renewal brings it the shared level */
+    double wb = nna_ws_retry_budget_wait(ws[1]);
+    run_for(&t, 1.2);  /* and A's brings it B's spend */
+    double wa = nna_ws_retry_budget_wait(ws[0]);
+    fprintf(stderr, "redis_health: after A spent the budget, B's retry waits %.2f s, "
+            "A's next %.2f s\n", wb, wa);
+    ck_assert_double_gt(wb, 5);   /* (1 - about 0.1 token) / 0.1 per s */
+    ck_assert_double_gt(wa, wb + 5); /* behind B's: in debt for it */
+    /* Redis lost: each goes on with its own view (never unlimited, never refused) */
+    redis_stop(&r, 1);
+    run_for(&t, 0.2);
+    double wl = nna_ws_retry_budget_wait(ws[1]);
+    ck_assert_double_gt(wl, wb);
+    stop_all(&t, c, ws);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("redis_health");
@@ -173,6 +224,7 @@ int main(void)
     tcase_set_timeout(tc, 40);
     tcase_add_test(tc, health_gate_is_shared);
     tcase_add_test(tc, health_gate_redis_lost);
+    tcase_add_test(tc, retry_budget_is_shared);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
