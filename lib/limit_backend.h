@@ -42,6 +42,14 @@ typedef struct nna_limit_ops {
     void     (*free)(void *b);
     /* Round trips so far (for the counters). */
     uint64_t (*calls)(const void *b);
+    /* Our run of 5xx/transport failures closed the health gate for `seconds` (`probe`: our
+     * probe failed and extends it): the whole workspace pauses, and only we probe. */
+    void     (*health)(void *b, double seconds, int probe);
+    /* A success (any answer from the server) reopens the health gate for everyone. */
+    void     (*healthy)(void *b);
+    /* `firsts` first attempts went (they refill the shared retry budget); `spend`: a retry
+     * takes a token of it (the workspace already answered from its view of the budget). */
+    void     (*retry)(void *b, unsigned firsts, int spend);
 } nna_limit_ops;
 
 /* Backend → workspace. */
@@ -50,6 +58,12 @@ void nna_ws_lim_granted(nna_workspace *ws, const nna_lim_grant *g);
 /* The shared state as last seen: a 429 pause that ends in `gate_s` seconds (≤ 0 =
  * none), the number of processes sharing the budget, and the shared cap. */
 void nna_ws_lim_shared(nna_workspace *ws, double gate_s, unsigned members, unsigned cap);
+/* The shared health gate as last seen: open (closed = 0), or closed for `left` more
+ * seconds plus `grace` (0 when this process is its prober; otherwise the wait beyond the
+ * pause for the prober's answer, after which this process probes itself). */
+void nna_ws_lim_health(nna_workspace *ws, int closed, double left, double grace);
+/* The shared retry budget holds `tokens` (< 0: in debt) after our spends so far. */
+void nna_ws_lim_budget(nna_workspace *ws, double tokens);
 
 #ifdef HAVE_HIREDIS
 /* Connects to the Redis at `url` (redis://host[:port][/db][?name=NAME]) once, blocking for

@@ -5,12 +5,22 @@
  *   members  zset    member id → lease expiry (ms, Redis clock); renewed by every call
  *   gate     string  the shared 429 pause; its PX expiry is the pause
  *   cap      string  the shared adaptive cap (float; absent = the configured maximum)
+ *   health   hash    the shared health gate (5xx/network pause): `until` (ms, Redis clock)
+ *                    and `prober`, the member whose run of failures closed it; only that
+ *                    member probes (one probe in flight across every process), the others
+ *                    wait until a success deletes the key (or it expires: PX = the pause
+ *                    plus HEALTH_GRACE_MS, so a prober that died releases the others)
+ *   retry    hash    the shared retry budget: `tokens` (float, may be negative: debt) and
+ *                    `last` (ms): refilled by floor/s and ratio per first attempt reported
+ *                    (they travel with the renewal), one spent per retry (BUDGET)
  * Every step is one script (EVALSHA, falling back to EVAL after NOSCRIPT, which also
  * reloads it), so one round trip is atomic: LEASE drops the slots of members whose lease
  * expired (a process that crashed), renews ours, sets our holding to what we say we hold
  * (self-healing after a Redis restart) plus what fits under the cap, grows the cap by the
  * successes reported, and returns the grant, the gate's remaining time, the member count
- * and the cap. GATE extends the pause and halves the cap once per pause.
+ * and the cap. GATE extends the pause and halves the cap once per pause. HEALTH closes
+ * (or, for its prober, extends) the shared health gate, HEALTHY opens it; BUDGET reports
+ * first attempts and spends a retry of the shared retry budget.
  *
  * Leases are taken in batches (the workspace asks for up to 8 at a time) and a process
  * gives slots back only when its queue is empty or it holds more than its fair share, so
@@ -31,6 +41,7 @@
 #include "limit_backend.h"
 #include "limit_redis.h"
 #include "rng.h"
+#include "tokenbucket.h"
 
 #define LEASE_TTL_MS     3000
 #define RENEW_S          1.0
@@ -38,7 +49,12 @@
 #define CMD_TIMEOUT      2.0
 #define BACKOFF_MIN      0.1
 #define BACKOFF_MAX      5.0
-#define NKEYS            8
+#define NKEYS            10
+#define NKEYS_S          "10"
+/* A member that is not the prober stays paused this long past the shared pause while
+ * it has no news (a success deletes the key, refreshed every renewal): when Redis is
+ * lost it probes on its own after it, as a single process does. */
+#define HEALTH_GRACE_MS  2500
 /* The shared send rate (AIMD: the single-process pacer's fit needs the whole send log,
  * which no process has here). A pause remembers the rate that ran into it (or what was
  * really sent in the last 2 s, when less: the server's burst hides a small excess for a
@@ -114,8 +130,15 @@ static const char LEASE_LUA[] =
     "  end\n"
     "  redis.call('PEXPIRE', KEYS[7], 5000)\n"
     "end\n"
+    "local h = redis.call('HMGET', KEYS[9], 'until', 'prober')\n"
+    "local hs, hr, hm = 0, 0, 0\n"
+    "if h[1] then\n"
+    "  hs = 1\n"
+    "  hr = tonumber(h[1]) - now\n"
+    "  if h[2] == ARGV[1] then hm = 1 end\n"
+    "end\n"
     "return {grant, redis.call('PTTL', KEYS[3]), redis.call('ZCARD', KEYS[2]), math.floor(cap),\n"
-    "        tokens, math.floor(delay), math.floor(rate * 1000)}\n";
+    "        tokens, math.floor(delay), math.floor(rate * 1000), hs, hr, hm}\n";
 
 /* A new pause halves the cap and teaches the send rate: the first time, CUT_FIRST of
  * what was sent in the last second (sending faster than the server allows is what
@@ -151,15 +174,55 @@ static const char GATE_LUA[] =
     "end\n"
     "return ms\n";
 
-enum { S_LEASE, S_GATE, S__N };
-static const char *const SCRIPTS[S__N] = { LEASE_LUA, GATE_LUA };
+/* A run of failures closes the shared health gate for ARGV[2] ms with us as its prober;
+ * while it is closed by another, only the prober's failed probe (ARGV[3] = 1) extends it.
+ * Returns {1, ms left, we are the prober}. */
+static const char HEALTH_LUA[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local h = redis.call('HMGET', KEYS[9], 'until', 'prober')\n"
+    "if h[1] and not (ARGV[3] == '1' and h[2] == ARGV[1]) then\n"
+    "  local mine = 0\n"
+    "  if h[2] == ARGV[1] then mine = 1 end\n"
+    "  return {1, tonumber(h[1]) - now, mine}\n"
+    "end\n"
+    "local ms = tonumber(ARGV[2])\n"
+    "redis.call('HSET', KEYS[9], 'until', tostring(now + ms), 'prober', ARGV[1])\n"
+    "redis.call('PEXPIRE', KEYS[9], ms + tonumber(ARGV[4]))\n"
+    "return {1, ms, 1}\n";
+
+/* A success reopens the health gate for every process. */
+static const char HEALTHY_LUA[] = "return redis.call('DEL', KEYS[9])\n";
+
+/* The retry budget (tokenbucket.c's nna_retry_budget, shared): refills by ARGV[4] per
+ * second and ARGV[3] per first attempt (ARGV[1] of them reported), capped at ARGV[5];
+ * ARGV[2] = 1 spends one, into debt if need be. Returns the tokens left (a string). */
+static const char BUDGET_LUA[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local cap = tonumber(ARGV[5])\n"
+    "local b = redis.call('HMGET', KEYS[10], 'tokens', 'last')\n"
+    "local tok = tonumber(b[1] or cap)\n"
+    "local last = tonumber(b[2] or now)\n"
+    "if now > last then tok = tok + (now - last) / 1000 * tonumber(ARGV[4]) end\n"
+    "tok = tok + tonumber(ARGV[1]) * tonumber(ARGV[3])\n"
+    "if tok > cap then tok = cap end\n"
+    "if ARGV[2] == '1' then tok = tok - 1 end\n"
+    "redis.call('HSET', KEYS[10], 'tokens', tostring(tok), 'last', tostring(now))\n"
+    "redis.call('PEXPIRE', KEYS[10], 600000)\n"
+    "return tostring(tok)\n";
+
+enum { S_LEASE, S_GATE, S_HEALTH, S_HEALTHY, S_BUDGET, S__N };
+static const char *const SCRIPTS[S__N] = { LEASE_LUA, GATE_LUA, HEALTH_LUA, HEALTHY_LUA,
+                                           BUDGET_LUA };
 
 typedef struct rlim {
     nna_workspace     *ws;
     char              *host;
     int                port, db;
     char              *password;
-    char               keys[NKEYS][160]; /* slots members gate cap rate tat sent hi */
+    char               keys[NKEYS][160]; /* slots members gate cap rate tat sent hi health
+                                            retry */
     char               me[64];        /* member id: host name, pid, random */
     char               sha[S__N][41];
     unsigned           capmax;
@@ -169,6 +232,8 @@ typedef struct rlim {
     redisAsyncContext *ac;
     int                connected;
     unsigned           pending;       /* commands without a reply */
+    unsigned           health_pending; /* HEALTH/HEALTHY calls without a reply: a LEASE
+                                          reply older than them says nothing new */
     double             progress;      /* last reply (or send into an idle connection) */
     double             backoff;
     nna_timer          watchdog;      /* connect and command timeouts, reconnect */
@@ -179,6 +244,9 @@ typedef struct rlim {
     unsigned           asking;        /* acquires without an answer */
     unsigned           ok;            /* successes not yet reported */
     unsigned           want_slots, want_tokens; /* of the acquire on its way */
+    unsigned           firsts;        /* first attempts not yet reported to the budget */
+    uint64_t           spends;        /* retries sent to the shared budget */
+    double             rb_ratio, rb_floor;
     /* what Redis told us last */
     unsigned           members, cap;
     unsigned           members_lost;  /* members when the connection was lost (0 = not
@@ -330,6 +398,7 @@ static void lost(rlim *r)
     r->ac = NULL;
     r->connected = 0;
     r->pending = 0;
+    r->health_pending = 0;
     if (ac) {
         ac->data = NULL;   /* its callbacks no longer reach us */
         redisAsyncFree(ac);
@@ -349,6 +418,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     r->ac = NULL;
     r->connected = 0;
     r->pending = 0;
+    r->health_pending = 0;
     answer_locally(r);
     schedule_reconnect(r);
 }
@@ -362,6 +432,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
         r->ac = NULL;
         r->connected = 0;
         r->pending = 0;
+    r->health_pending = 0;
         answer_locally(r);
         schedule_reconnect(r);
         return;
@@ -412,6 +483,7 @@ static void connect_now(rlim *r)
     r->ac = ac;
     r->connected = 0;
     r->pending = 0;
+    r->health_pending = 0;
     r->progress = now_of(r);
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
@@ -435,6 +507,7 @@ typedef struct call {
     int      script;
     int      acquire;    /* an acquire waits for this answer */
     int      retried;    /* sent again with EVAL after NOSCRIPT */
+    uint64_t spends;     /* BUDGET: r->spends when sent (later spends are not in its reply) */
     unsigned nargs;
     char     args[10][80];
 } call;
@@ -448,7 +521,7 @@ static int send_call(rlim *r, call *k)
     unsigned n = 0;
     argv[n++] = k->retried ? "EVAL" : "EVALSHA";
     argv[n++] = k->retried ? SCRIPTS[k->script] : r->sha[k->script];
-    argv[n++] = "8";
+    argv[n++] = NKEYS_S;
     for (int i = 0; i < NKEYS; i++) argv[n++] = r->keys[i];
     for (unsigned i = 0; i < k->nargs; i++) argv[n++] = k->args[i];
     for (unsigned i = 0; i < n; i++) lens[i] = strlen(argv[i]);
@@ -459,16 +532,20 @@ static int send_call(rlim *r, call *k)
     return 0;
 }
 
-/* A reply of LEASE: {slots, gate pttl ms, members, cap, tokens, delay ms, rate * 1000}. */
+/* A reply of LEASE: {slots, gate pttl ms, members, cap, tokens, delay ms, rate * 1000,
+ * health gate closed, its ms left, we are its prober}. */
 static void lease_reply(rlim *r, const redisReply *rep, int acquire)
 {
-    long long v[7] = { 0, -2, 0, 0, 0, 0, 0 };
-    for (size_t i = 0; i < 7 && i < rep->elements; i++)
+    long long v[10] = { 0, -2, 0, 0, 0, 0, 0, 0, 0, 0 };
+    for (size_t i = 0; i < 10 && i < rep->elements; i++)
         if (rep->element[i]->type == REDIS_REPLY_INTEGER) v[i] = rep->element[i]->integer;
     if (v[2] > 0) r->members = (unsigned)v[2];
     if (v[3] > 0) r->cap = (unsigned)v[3];
     r->rate = v[6] > 0 ? (double)v[6] / 1000 : 0;
     nna_ws_lim_shared(r->ws, v[1] > 0 ? (double)v[1] / 1000 : 0, r->members, r->cap);
+    if (!r->health_pending)
+        nna_ws_lim_health(r->ws, v[7] == 1, (double)v[8] / 1000,
+                          v[9] == 1 ? 0 : HEALTH_GRACE_MS / 1000.0);
     if (acquire) {
         nna_lim_grant g = { v[0] > 0 ? (unsigned)v[0] : 0, v[4] > 0 ? (unsigned)v[4] : 0,
                             v[5] > 0 ? (double)v[5] / 1000 : 0, r->rate };
@@ -496,6 +573,16 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
     if (acquire && r->asking) r->asking--;
     if (rep && rep->type == REDIS_REPLY_ARRAY && k->script == S_LEASE) {
         lease_reply(r, rep, acquire);
+    } else if (k->script == S_HEALTH || k->script == S_HEALTHY) {
+        if (r->health_pending) r->health_pending--;
+        if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 3 &&
+            rep->element[1]->type == REDIS_REPLY_INTEGER &&
+            rep->element[2]->type == REDIS_REPLY_INTEGER)
+            nna_ws_lim_health(r->ws, 1, (double)rep->element[1]->integer / 1000,
+                              rep->element[2]->integer == 1 ? 0 : HEALTH_GRACE_MS / 1000.0);
+    } else if (k->script == S_BUDGET) {
+        if (rep && rep->type == REDIS_REPLY_STRING) /* what is left after the spends sent since */
+            nna_ws_lim_budget(r->ws, strtod(rep->str, NULL) - (double)(r->spends - k->spends));
     } else if (rep && rep->type == REDIS_REPLY_INTEGER && k->script == S_GATE) {
         nna_ws_lim_shared(r->ws, (double)rep->integer / 1000, r->members, r->cap);
     } else if (acquire) { /* an error reply or none: answer from the fallback */
@@ -540,11 +627,14 @@ static int lease_send(rlim *r, unsigned want, unsigned tokens, int leaving)
     return 0;
 }
 
+static void budget_send(rlim *r, int spend);
+
 static void renew_cb(nna_timer *t, void *arg)
 {
     (void)t;
     rlim *r = arg;
     lease_send(r, 0, 0, 0);
+    budget_send(r, 0);   /* report the first attempts, learn the others' spends */
     nna_timer_start(r->loop, &r->renew, RENEW_S);
 }
 
@@ -629,6 +719,65 @@ static void r_gate(void *b, double seconds)
     if (send_call(r, k) != 0) free(k);
 }
 
+/* Our run of failures closed the health gate for `seconds` (or our probe failed: `probe`):
+ * every process pauses with us, and only we probe. */
+static void r_health(void *b, double seconds, int probe)
+{
+    rlim *r = b;
+    if (!r->ac) return;
+    call *k = call_new(r, S_HEALTH);
+    if (!k) return;
+    long ms = (long)ceil(seconds * 1000);
+    snprintf(k->args[0], sizeof k->args[0], "%s", r->me);
+    snprintf(k->args[1], sizeof k->args[1], "%ld", ms > 1 ? ms : 1);
+    snprintf(k->args[2], sizeof k->args[2], "%d", probe);
+    snprintf(k->args[3], sizeof k->args[3], "%d", HEALTH_GRACE_MS);
+    k->nargs = 4;
+    if (send_call(r, k) != 0) free(k);
+    else r->health_pending++;
+}
+
+/* A success: the gate opens for every process. */
+static void r_healthy(void *b)
+{
+    rlim *r = b;
+    if (!r->ac) return;
+    call *k = call_new(r, S_HEALTHY);
+    if (!k) return;
+    if (send_call(r, k) != 0) free(k);
+    else r->health_pending++;
+}
+
+/* BUDGET with the first attempts counted since the last one, spending one retry or not. */
+static void budget_send(rlim *r, int spend)
+{
+    if (!r->ac) return;
+    call *k = call_new(r, S_BUDGET);
+    if (!k) return;
+    snprintf(k->args[0], sizeof k->args[0], "%u", r->firsts);
+    snprintf(k->args[1], sizeof k->args[1], "%d", spend);
+    snprintf(k->args[2], sizeof k->args[2], "%.6g", r->rb_ratio);
+    snprintf(k->args[3], sizeof k->args[3], "%.6g", r->rb_floor);
+    snprintf(k->args[4], sizeof k->args[4], "%.6g", NNA_RETRY_BUDGET_CAP);
+    k->nargs = 5;
+    k->spends = r->spends + (spend ? 1 : 0);
+    if (send_call(r, k) != 0) {
+        free(k);
+        return;
+    }
+    r->firsts = 0;
+    r->spends = k->spends;
+}
+
+/* First attempts refill the shared budget (reported with the renewal); a retry spends one
+ * at once. */
+static void r_retry(void *b, unsigned firsts, int spend)
+{
+    rlim *r = b;
+    r->firsts += firsts;
+    if (spend) budget_send(r, 1);
+}
+
 /* Leaves the shared budget at once (others need not wait for our lease to expire). */
 static void leave_sync(rlim *r)
 {
@@ -665,7 +814,8 @@ static void r_free(void *b)
 static uint64_t r_calls(const void *b) { return ((const rlim *)b)->rtt; }
 
 static const nna_limit_ops redis_ops = {
-    r_attach, r_detach, r_acquire, r_release, r_gate, r_free, r_calls,
+    r_attach, r_detach, r_acquire, r_release, r_gate, r_free, r_calls, r_health, r_healthy,
+    r_retry,
 };
 
 nna_status nna_limit_redis_new(nna_workspace *ws, const nna_workspace_options *o,
@@ -688,7 +838,8 @@ nna_status nna_limit_redis_new(nna_workspace *ws, const nna_workspace_options *o
         }
     }
     static const char *const suffix[NKEYS] = { "slots", "members", "gate", "cap", "rate",
-                                               "tat", "sent", "hi" };
+                                               "tat", "sent", "hi", "health",
+                                               "retry" };
     for (int i = 0; i < NKEYS; i++)
         snprintf(r->keys[i], sizeof r->keys[i], "nna:{%s}:%s", name, suffix[i]);
     char host[64] = "host";
@@ -700,6 +851,11 @@ nna_status nna_limit_redis_new(nna_workspace *ws, const nna_workspace_options *o
     r->capmax = o->max_inflight ? o->max_inflight : 64;
     r->rate0 = o->rate_limit > 0 ? o->rate_limit : 0;
     r->adaptive = o->adaptive;
+    /* (as nna_budget_init reads them) */
+    r->rb_ratio = isfinite(o->retry_budget_ratio) && o->retry_budget_ratio >= 0
+                ? o->retry_budget_ratio : 0.1;
+    r->rb_floor = isfinite(o->retry_budget_floor) && o->retry_budget_floor >= 0
+                ? o->retry_budget_floor : 1.0;
     r->members = 1;
     if (probe(r) != 0) {
         r_free(r);

@@ -24,6 +24,7 @@ int    nna_tb_take(nna_token_bucket *tb, double now);
 /* Retry budget: retries may be at most `ratio` of recent first attempts, plus a floor of
  * `floor_per_s` retries per second, so a sick server is not hammered by retry storms and a
  * quiet client can still retry. Tokens are capped at `cap`. */
+#define NNA_RETRY_BUDGET_CAP 20.0   /* a workspace's budget (shared with Redis too) */
 typedef struct nna_retry_budget {
     double ratio;        /* default 0.1 */
     double floor_per_s;  /* default 1.0 */

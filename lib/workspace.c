@@ -24,7 +24,10 @@
  *
  * Retry budget: a retry after server trouble reserves a token (earned at ratio per first
  * attempt plus floor per second); beyond the budget the retry waits for its token (the
- * pipeline adds the wait to its back-off, within its deadline) rather than failing. */
+ * pipeline adds the wait to its back-off, within its deadline) rather than failing.
+ *
+ * With a shared backend (limit_backend.h) the health gate and the retry budget are shared
+ * too: nna_ws_lim_health and nna_ws_lim_budget bring in the other processes' state. */
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -131,7 +134,8 @@ nna_status nna_workspace_new(const nna_workspace_options *o, nna_workspace **out
     ws->slow = SLOW_START; /* a cold workspace starts small, like TCP: +1 per success */
     ws->last_decrease = -INFINITY;
     nna_pacer_init(&ws->pacer, ws->o.rate_limit, 0);
-    nna_budget_init(&ws->budget, ws->o.retry_budget_ratio, ws->o.retry_budget_floor, 20, 0);
+    nna_budget_init(&ws->budget, ws->o.retry_budget_ratio, ws->o.retry_budget_floor,
+                    NNA_RETRY_BUDGET_CAP, 0);
     ws->io.send = nna_op_send;
     ws->io.reject = default_reject;
     ws->ctr.cap = ws->o.max_inflight;
@@ -632,7 +636,10 @@ static void pump(nna_workspace *ws)
             take(ws, op);
             lim_sent(ws, now);
             op->pace_id = nna_pacer_sent(&ws->pacer, now, ws->queued > 0);
-            if (op->attempts == 0) nna_budget_on_request(&ws->budget, now);
+            if (op->attempts == 0) {
+                nna_budget_on_request(&ws->budget, now);
+                if (ws->lim_ops) ws->lim_ops->retry(ws->lim, 1, 0);
+            }
             op->probe = (unsigned char)ws->health_closed;
             if (op->probe) ws->probe_out = 1;
             ws->inflight++;
@@ -719,11 +726,41 @@ static void health_open(nna_workspace *ws)
     nna_ws_emit(ws, NNA_WS_GATE_OPENED, 0, 500, NULL);
 }
 
+/* The server answered: the health gate opens (for every process of a shared backend). */
+static void health_answered(nna_workspace *ws)
+{
+    ws->failures = 0;
+    if (!ws->health_closed) return;
+    health_open(ws);
+    if (ws->lim_ops) ws->lim_ops->healthy(ws->lim);
+}
+
+/* With a shared backend: another process's run of failures closed the gate (we wait for
+ * its probe, `grace` past the pause), or ours did (we probe when it is due); or a success
+ * anywhere opened it. */
+void nna_ws_lim_health(nna_workspace *ws, int closed, double left, double grace)
+{
+    if (!home_loop(ws)) return;
+    if (!closed) {
+        if (!ws->health_closed) return;
+        health_open(ws);
+        pump(ws);
+        return;
+    }
+    double now = now_of(ws), until = now + (left > 0 ? left : 0) + grace;
+    if (!ws->health_closed) {
+        ws->health_closed = 1;
+        ws->ctr.gate_closures++;
+        nna_ws_emit(ws, NNA_WS_GATE_CLOSED, until - now, 500, NULL);
+    }
+    ws->health_until = until;
+    pump(ws);
+}
+
 static void on_success(nna_workspace *ws)
 {
     ws->ctr.succeeded++;
-    ws->failures = 0;
-    if (ws->health_closed) health_open(ws);
+    health_answered(ws);
     if (isfinite(ws->slow) && (ws->slow += 1) >= ws->cap) ws->slow = INFINITY;
     if (ws->o.adaptive && ws->cap < ws->o.max_inflight) set_cap(ws, ws->cap + 1.0 / ws->cap);
 }
@@ -743,6 +780,7 @@ static void on_trouble(nna_workspace *ws, double now, int probe)
     }
     ws->health_until = now + delay;
     nna_ws_emit(ws, NNA_WS_GATE_CLOSED, delay, 500, NULL);
+    if (ws->lim_ops) ws->lim_ops->health(ws->lim, delay, probe);
 }
 
 static void release_slot(nna_workspace *ws, nna_op *op)
@@ -774,8 +812,7 @@ void nna_ws_attempt_done(nna_workspace *ws, nna_op *op, long http_status,
             if (probe && ws->health_closed) op->was_probe = 1;
             break;
         case NNA_RC_FATAL: /* the server answered: it is up */
-            ws->failures = 0;
-            if (ws->health_closed) health_open(ws);
+            health_answered(ws);
             break;
         case NNA_RC_PERMANENT: /* nothing reached the server (the pipeline abandons it) */
             break;
@@ -792,8 +829,21 @@ void nna_ws_attempt_abandoned(nna_workspace *ws, nna_op *op, int unsent)
     pump(ws);
 }
 
+/* With a shared backend ws->budget is this process's view of the shared budget: it
+ * answers at once (as in-process), and the spend goes to the shared one, whose answers
+ * bring the others' spends into the view. Without Redis the view goes on alone: the
+ * per-process budget. */
 double nna_ws_retry_budget_wait(nna_workspace *ws)
 {
     if (!home_loop(ws)) return 0;
-    return nna_budget_reserve(&ws->budget, now_of(ws));
+    double w = nna_budget_reserve(&ws->budget, now_of(ws));
+    if (ws->lim_ops) ws->lim_ops->retry(ws->lim, 0, 1);
+    return w;
+}
+
+void nna_ws_lim_budget(nna_workspace *ws, double tokens)
+{
+    if (!home_loop(ws) || !isfinite(tokens)) return;
+    ws->budget.tokens = tokens < ws->budget.cap ? tokens : ws->budget.cap;
+    ws->budget.last = now_of(ws);
 }

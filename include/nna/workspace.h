@@ -46,8 +46,9 @@ typedef struct nna_workspace_options {
                                   process. "redis://host[:port][/db][?name=NAME]": in Redis,
                                   shared by every process (on any host) that names the same
                                   Redis and NAME (default "default"): in-flight slots,
-                                  429 pauses and the adaptive cap (max_inflight is the
-                                  shared cap). Only with a build that has hiredis
+                                  429 pauses, the adaptive cap (max_inflight is the
+                                  shared cap), the send rate, the health gate (5xx/network
+                                  pauses, one probe for all) and the retry budget. Only with a build that has hiredis
                                   (otherwise nna_workspace_new says NNA_EINVAL). See
                                   docs/scale-out.md. Copied by nna_workspace_new. */
     const char *limiter_password; /* Redis AUTH password, or NULL; copied (hiredis 0.14

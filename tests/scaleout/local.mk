@@ -32,3 +32,13 @@ tests_scaleout_test_limit_redis_uv_LDADD = $(TEST_UV_LDADD) $(HIREDIS_LIBS)
 endif
 endif
 EXTRA_DIST += docs/scale-out.md docs/scale-out.svg bench/plot_scaleout.py bench/scaleout.sh
+
+# The shared health gate and retry budget (two workspaces as two processes).
+if HAVE_HIREDIS
+check_PROGRAMS += tests/scaleout/test_redis_health
+TESTS += tests/scaleout/test_redis_health
+tests_scaleout_test_redis_health_SOURCES = tests/scaleout/test_redis_health.c \
+	tests/scaleout/redistest.c tests/scaleout/redistest.h tests/testutil.c tests/testutil.h
+tests_scaleout_test_redis_health_CFLAGS = $(TEST_LIB_CFLAGS) $(HIREDIS_CFLAGS)
+tests_scaleout_test_redis_health_LDADD = $(TEST_LIB_LDADD) $(HIREDIS_LIBS)
+endif
