@@ -65,7 +65,7 @@ fi
 #    (libnna and nna only: the other programs and libnna-uv would only add build time).
 #    From a clean copy of the sources (make distdir): the source tree may be configured in
 #    place (configure refuses a second build from it) or read-only with a relative --srcdir.
-args=$("$top/config.status" --config | sed "s/'--srcdir=[^']*'//g")
+args=$("$top/config.status" --config | sed -E "s/'?--srcdir=[^' ]*'?//g")
 mkdir "$tmp/build"
 if make_ -C "$top" distdir distdir="$tmp/src" > "$tmp/b.log" 2>&1 &&
    (cd "$tmp/build" && eval "\"$tmp/src/configure\" $args --prefix=\"$tmp/b\" -q" >> "$tmp/b.log" 2>&1 &&
