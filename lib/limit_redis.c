@@ -407,13 +407,11 @@ static void lost(rlim *r)
     if (r->loop) schedule_reconnect(r);
 }
 
-static void on_disconnect(const redisAsyncContext *ac, int status)
+/* The connection is gone (hiredis frees ac after the callback that says so): forget it
+ * without freeing it, answer what waited on it locally, and reconnect later. Replies
+ * hiredis still fails reach nobody (ac->data is NULL). */
+static void connection_lost(rlim *r, const redisAsyncContext *ac)
 {
-    (void)status;
-    rlim *r = ac->data;
-    if (!r || r->ac != ac) return;
-    /* hiredis frees ac after this callback: forget it without freeing (and let the
-     * replies it still fails reach nobody: answer_locally answers them) */
     ((redisAsyncContext *)ac)->data = NULL;
     r->ac = NULL;
     r->connected = 0;
@@ -423,18 +421,20 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     schedule_reconnect(r);
 }
 
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    (void)status;
+    rlim *r = ac->data;
+    if (!r || r->ac != ac) return;
+    connection_lost(r, ac);
+}
+
 static void on_connect(const redisAsyncContext *ac, int status)
 {
     rlim *r = ac->data;
     if (!r || r->ac != ac) return;
     if (status != REDIS_OK) {
-        ((redisAsyncContext *)ac)->data = NULL; /* hiredis frees it after this */
-        r->ac = NULL;
-        r->connected = 0;
-        r->pending = 0;
-    r->health_pending = 0;
-        answer_locally(r);
-        schedule_reconnect(r);
+        connection_lost(r, ac);
         return;
     }
     r->connected = 1;
