@@ -169,6 +169,7 @@ double nna_budget_reserve(nna_retry_budget *b, double now)
 #define PACE_SLACK   0.5     /* tokens of timing noise tolerated by the fit */
 #define FIT_ITERS    40
 #define FIT_LO       1e-3
+#define FIT_MIN_SENDS 8      /* fewer since the last empty bucket say too little */
 
 void nna_pacer_init(nna_pacer *p, double rate, double now)
 {
@@ -176,6 +177,7 @@ void nna_pacer_init(nna_pacer *p, double rate, double now)
     memset(p, 0, sizeof *p);
     p->anchor_t = now;
     p->last_send = -INFINITY;
+    p->absorbed_at = -INFINITY;
     if (isfinite(rate) && rate > 0) {
         p->mode = NNA_PACER_KNOWN;
         p->rate = rate;
@@ -398,6 +400,33 @@ static void reanchor(nna_pacer *p, size_t k)
     p->base += k + 1;
 }
 
+/* Burst and rate fitted together (the first pause bounds the burst, the end of the ramp
+ * pins the rate for each burst); among the best fits (within one contradiction, for
+ * timing noise) the lowest rate. Returns 0 when nothing fits. */
+static int fit_both(const nna_pacer *p, const double *t, const signed char *res, size_t n,
+                    double *rate, double *burst)
+{
+    double hi = rate_ceiling(t, n), best_r = 0, best_b = 0;
+    double rs[256], bs[256];
+    unsigned ss[256], min_s = ~0u;
+    size_t nb = 0;
+    for (double b = 1; nb < 256 && b <= p->upper + 0.5; b = b < 32 ? b + 1 : b * 1.05) {
+        rs[nb] = fit1(t, res, n, b, p->anchor_empty, p->anchor_t, hi, &ss[nb]);
+        bs[nb] = b;
+        if (rs[nb] > 0 && ss[nb] < min_s) min_s = ss[nb];
+        nb++;
+    }
+    for (size_t i = 0; i < nb; i++) {
+        if (rs[i] > 0 && ss[i] <= min_s + 1 && (best_r == 0 || rs[i] < best_r)) {
+            best_r = rs[i];
+            best_b = bs[i];
+        }
+    }
+    *rate = best_r;
+    *burst = best_b;
+    return best_r > 0;
+}
+
 double nna_pacer_reopen(nna_pacer *p, double now)
 {
     if (!p) return 0;
@@ -419,7 +448,8 @@ double nna_pacer_reopen(nna_pacer *p, double now)
         if (p->mode != NNA_PACER_FREE) set_rate(p, p->rate * NNA_PACER_CUT, now);
     } else if (p->burst > 0) {
         /* Burst known: the rate is what makes the bucket run dry exactly when it did. */
-        double r = fit1(t, res, n, p->burst, p->anchor_empty, p->anchor_t, rate_ceiling(t, n), NULL);
+        double r = n < FIT_MIN_SENDS ? 0
+                 : fit1(t, res, n, p->burst, p->anchor_empty, p->anchor_t, rate_ceiling(t, n), NULL);
         double cur = p->mode == NNA_PACER_KNOWN ? p->rate : INFINITY;
         double want = r > 0 ? r * NNA_PACER_MARGIN : p->rate * NNA_PACER_CUT;
         if (r > 0) p->learned = r;
@@ -447,39 +477,82 @@ double nna_pacer_reopen(nna_pacer *p, double now)
             }
         }
     } else {
-        /* Second pause: fit burst and rate together over both pauses (the first bounds
-         * the burst, the ramp's end pins the rate for each burst); among the best fits
-         * (within one contradiction, for timing noise) the lowest rate. */
-        double hi = rate_ceiling(t, n), best_r = 0, best_b = 0;
-        double rs[256], bs[256];
-        unsigned ss[256], min_s = ~0u;
-        size_t nb = 0;
-        for (double b = 1; nb < 256 && b <= p->upper + 0.5; b = b < 32 ? b + 1 : b * 1.05) {
-            rs[nb] = fit1(t, res, n, b, p->anchor_empty, p->anchor_t, hi, &ss[nb]);
-            bs[nb] = b;
-            if (rs[nb] > 0 && ss[nb] < min_s) min_s = ss[nb];
-            nb++;
-        }
-        for (size_t i = 0; i < nb; i++) {
-            if (rs[i] > 0 && ss[i] <= min_s + 1 && (best_r == 0 || rs[i] < best_r)) {
-                best_r = rs[i];
-                best_b = bs[i];
-            }
-        }
+        /* Second pause: fit burst and rate together over both pauses. */
+        double r, b;
         p->mode = NNA_PACER_KNOWN;
-        if (best_r > 0) {
-            p->burst = best_b;
-            p->learned = best_r;
-            set_rate(p, best_r * NNA_PACER_MARGIN, now);
+        if (fit_both(p, t, res, n, &r, &b)) {
+            p->burst = b;
+            p->learned = r;
+            set_rate(p, r * NNA_PACER_MARGIN, now);
         } else {
             p->burst = p->upper;
             set_rate(p, p->rate * NNA_PACER_CUT * 0.5, now);
         }
         reanchor(p, last);
     }
+    p->fresh_from = p->next_id; /* what was sent before the pause is old news */
+    p->rough = 0;
     /* Release gradually: the local bucket starts with one token. */
     if (p->mode != NNA_PACER_FREE && p->tb.tokens > 1) p->tb.tokens = 1;
     free(t);
     free(res);
     return p->mode == NNA_PACER_FREE ? 0 : p->rate;
+}
+
+/* Fits the log up to send k (the one just rejected: the server's bucket was empty then;
+ * later sends may still be on their way). Returns the fitted rate, 0 when nothing fits. */
+static double fit_upto(nna_pacer *p, size_t k)
+{
+    double *t = NULL, r = 0, b = 0;
+    signed char *res = NULL;
+    size_t n = log_copy(p, &t, &res);
+    if (n > k) {
+        n = k + 1;
+        if (p->mode == NNA_PACER_RAMP) {
+            if (fit_both(p, t, res, n, &r, &b)) p->burst = b;
+        } else if (n >= FIT_MIN_SENDS) {
+            r = fit1(t, res, n, p->burst, p->anchor_empty, p->anchor_t, rate_ceiling(t, n), NULL);
+        }
+    }
+    free(t);
+    free(res);
+    return r;
+}
+
+int nna_pacer_rejected(nna_pacer *p, uint64_t id, double retry_after, double now)
+{
+    if (!p || p->mode == NNA_PACER_FREE || !p->t) return 0;
+    /* A long pause asked for is no token bucket's rounding: the server wants a stop. */
+    if (!(retry_after >= 0) || retry_after > NNA_PACER_ABSORB_S) return 0;
+    if (id < p->fresh_from) return 1;
+    if (id < p->base || id >= p->base + p->len) return 0;
+    int ramp = p->mode == NNA_PACER_RAMP;
+    if (ramp ? !(p->upper > 0)
+             : !(p->burst > 0) || (!p->rough && now - p->absorbed_at < NNA_PACER_ABSORB_S))
+        return 0;
+    size_t k = (size_t)(id - p->base);
+    double r = fit_upto(p, k);
+    if (!(r > 0) && ramp) return 0;
+    if (r > 0) p->learned = r;
+    p->episodes++;
+    if (ramp) {
+        /* Rough: the lowest rate among the fits, above it by the usual error of one
+         * token of burst; too high a guess costs one more 429, which pins the rate. */
+        p->mode = NNA_PACER_KNOWN;
+        p->rough = 1;
+        set_rate(p, r * NNA_PACER_OVER, now);
+    } else {
+        /* The bucket was empty at the anchor and again now: the rate in between is the
+         * server's, whatever its burst (too few sends in between: just slow down). */
+        double cur = p->rate, want = r > 0 ? r * NNA_PACER_MARGIN : cur * NNA_PACER_CUT;
+        p->rough = 0;
+        set_rate(p, want < cur ? want : cur * NNA_PACER_MARGIN, now);
+    }
+    reanchor(p, k);
+    p->fresh_from = p->next_id;
+    p->absorbed_at = now;
+    /* The server's bucket is empty, and the sends still on their way take what it earns:
+     * hold back a few sends so that it has some slack for timing noise. */
+    p->tb.tokens = 1.0 - NNA_PACER_RESTORE;
+    return 1;
 }

@@ -67,6 +67,9 @@ double nna_budget_reserve(nna_retry_budget *b, double now);
 #define NNA_PACER_CUT     0.7
 #define NNA_PACER_MIN     0.2
 #define NNA_PACER_JITTER  0.003  /* sends this close may reach the server in any order */
+#define NNA_PACER_ABSORB_S 2.0   /* a paced 429 within this of the last absorbed one pauses */
+#define NNA_PACER_RESTORE 3.0    /* sends held back after an absorbed 429 */
+#define NNA_PACER_OVER    1.02   /* the ramp's fit is a lower bound: pace this far above */
 
 typedef enum nna_pacer_mode {
     NNA_PACER_FREE,      /* nothing learned: unpaced */
@@ -90,8 +93,11 @@ typedef struct nna_pacer {
     int              anchor_empty; /* 1: the server bucket was empty at anchor_t; 0: assumed
                                       full at the first logged send */
     double           anchor_t;
-    unsigned         episodes;   /* 429 pauses fitted */
+    unsigned         episodes;   /* 429s fitted (pauses and absorbed ones) */
     double           last_send;
+    uint64_t         fresh_from; /* sends from this id on went at the current rate */
+    double           absorbed_at; /* when a 429 was last absorbed without a pause */
+    int              rough;      /* paced at the ramp's rough fit: its next 429 pins the rate */
 } nna_pacer;
 
 /* rate > 0: start paced at that rate (a hint, treated as learned); 0: unpaced. Allocates
@@ -109,6 +115,17 @@ void   nna_pacer_result(nna_pacer *p, uint64_t id, int res);
 /* A 429 pause ends: fit the log, set the mode and rate, and start releasing gradually.
  * Returns the new rate (0 = unpaced). */
 double nna_pacer_reopen(nna_pacer *p, double now);
+
+/* Send `id` got a 429 with `retry_after` seconds (< 0: none) while the workspace was not
+ * paused (its outcome already given to nna_pacer_result): returns 1 when the pacer absorbs
+ * it, so that only that send waits its Retry-After and the workspace goes on at the
+ * pacer's rate; 0 when the workspace must pause. Absorbed, when the Retry-After is at most
+ * NNA_PACER_ABSORB_S: a send from before the current rate (old news); the ramp's first 429
+ * (burst and rate fitted to the log up to it; paced NNA_PACER_OVER above the fit, which
+ * is a lower bound); the next 429 after that (the bucket was empty at both, so the rate
+ * in between is exact); later, a 429 at least NNA_PACER_ABSORB_S after the last absorbed
+ * one (re-fitted, never raising the rate). */
+int    nna_pacer_rejected(nna_pacer *p, uint64_t id, double retry_after, double now);
 
 /* The fit, exposed for tests: the smallest rate R at which a bucket of burst `burst` (with
  * the given start: empty at anchor_t, or full at the first send) lets through the n logged

@@ -661,9 +661,22 @@ static void set_cap(nna_workspace *ws, double cap)
     if ((unsigned)cap != before) nna_ws_emit(ws, NNA_WS_CAP_CHANGED, (unsigned)cap, 0, NULL);
 }
 
+/* A 429 the pacer learns from without a pause (see nna_pacer_rejected): only its op waits
+ * its Retry-After (the pipeline's retry), the others go on at the new rate. Not with a
+ * shared backend: there the rate is learned in Redis. */
+static int absorbed(nna_workspace *ws, const nna_op *op, double retry_after, double now)
+{
+    if (ws->gate_closed || !ws->o.adaptive || ws->lim_ops) return 0;
+    double before = ws->pacer.mode == NNA_PACER_FREE ? 0 : ws->pacer.rate;
+    if (!nna_pacer_rejected(&ws->pacer, op->pace_id, retry_after, now)) return 0;
+    if (ws->pacer.rate != before) nna_ws_emit(ws, NNA_WS_RATE_CHANGED, ws->pacer.rate, 0, NULL);
+    return 1;
+}
+
 static void on_rate_limited(nna_workspace *ws, const nna_op *op, double retry_after, double now)
 {
     ws->ctr.rate_limited++;
+    if (absorbed(ws, op, retry_after, now)) return;
     double pause = retry_after >= 0 ? retry_after : DEFAULT_PAUSE;
     double cap = op->c ? op->c->policy.max_retry_after : 0;
     if (cap > 0 && pause > cap) pause = cap;

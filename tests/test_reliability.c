@@ -303,16 +303,19 @@ START_TEST(sim_rate_limited_fanouts_learn_the_rate)
     static const struct {
         double rate, burst; unsigned n; double latency, max_ratio, max_share;
     } cases[] = {
-        /* the issue's example: ideal 5 s; the two 1-s pauses needed to learn the limit
-         * (the emulator's Retry-After is whole seconds) cost ~2.2 s of it */
-        { 400, 20, 2000, 0.0005, 1.5, 0.10 },
-        { 400, 20, 8000, 0.0005, 1.2, 0.10 },
-        { 200, 20, 2000, 0.0005, 1.3, 0.10 },
-        { 100, 50, 2000, 0.002, 1.2, 0.10 },
-        { 1000, 100, 10000, 0.001, 1.3, 0.10 },
-        { 10, 20, 300, 0.001, 1.3, 0.15 },  /* nna-emu's default (burst above the rate);
-                                               the first burst's 44 429s are 13 % of 300 */
-        { 400, 20, 2000, 0.05, 1.55, 0.10 },  /* 50 ms replies */
+        /* the issue's example: ideal 5 s; one 1-s pause teaches the burst (the emulator's
+         * Retry-After is whole seconds), the ramp's 429 the rate without a second pause
+         * (1.467 x and 1.271 x with two pauses) */
+        { 400, 20, 2000, 0.0005, 1.25, 0.03 },
+        { 200, 20, 2000, 0.0005, 1.25, 0.03 },
+        /* the others no worse than with two pauses (figures then: 1.149 x / 0.30 %,
+         * 1.119 x / 2.58 %, 1.217 x / 0.65 %, 1.051 x / 7.12 %, 1.536 x / 2.30 %) */
+        { 400, 20, 8000, 0.0005, 1.149, 0.0031 },
+        { 100, 50, 2000, 0.002, 1.119, 0.0259 },
+        { 1000, 100, 10000, 0.001, 1.217, 0.0066 },
+        { 10, 20, 300, 0.001, 1.051, 0.0713 },  /* nna-emu's default (burst above the rate):
+                                                   the first burst's 429s are 7 % of 300 */
+        { 400, 20, 2000, 0.05, 1.536, 0.0231 },  /* 50 ms replies */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         double ratio, share, learned;
@@ -1508,7 +1511,8 @@ static void fanout_into_rate_limit(unsigned n, double rate, double burst, double
     ck_assert_uint_eq(failed, 0);
     ck_assert_int_eq(emu_task_count(&t, NNA_EMU_AGENT_1) + emu_task_count(&t, NNA_EMU_AGENT_2),
                      (int)n);
-    ck_assert_msg(share < 0.10, "%.2f %% 429s", 100 * share);
+    /* (a valgrind run of 300: the first burst alone is ~7 %) */
+    ck_assert_msg(share < (UNDER_VALGRIND() ? 0.10 : 0.03), "%.2f %% 429s", 100 * share);
     if (!UNDER_VALGRIND()) ck_assert_msg(ratio < max_ratio, "%.3f x ideal", ratio);
     for (unsigned i = 0; i < n; i++) nna_future_unref(fs[i]);
     free(fs);
@@ -1516,20 +1520,22 @@ static void fanout_into_rate_limit(unsigned n, double rate, double burst, double
     tctx_stop(&t);
 }
 
-/* 2,000 runs into 200/s: ideal 10 s; the two 1-s pauses that teach the limit (the
- * emulator's Retry-After is whole seconds) are ~20 % of it. Target 1.3 x; asserted with a
- * margin for loaded CI machines. */
+/* 2,000 runs into 200/s: ideal 10 s; the 1-s pause that teaches the burst (the emulator's
+ * Retry-After is whole seconds) is ~10 % of it, the rate is learned from the ramp's 429
+ * without a second pause. Quiet: ~1.17 x (two pauses: 1.39-1.48 x); asserted with a margin
+ * for loaded CI machines. */
 START_TEST(fanout_2000_into_200_per_s)
 {
-    fanout_into_rate_limit(UNDER_VALGRIND() ? 300 : 2000, 200, 20, 1.45);
+    fanout_into_rate_limit(UNDER_VALGRIND() ? 300 : 2000, 200, 20, 1.35);
 }
 END_TEST
 
-/* The issue's example, 2,000 into 400/s (ideal 5 s): the same two pauses are ~45 % of it.
- * Printed for the record, asserted loosely. */
+/* The issue's example, 2,000 into 400/s (ideal 5 s): the one pause is ~20 % of it. Quiet:
+ * ~1.23 x (two pauses: ~1.46 x); under load ~1.33 x (a send every 2.5 ms: a busy machine's
+ * delays blur the fit more than at 200/s), hence the wider margin. */
 START_TEST(fanout_2000_into_400_per_s)
 {
-    fanout_into_rate_limit(UNDER_VALGRIND() ? 300 : 2000, 400, 20, 1.9);
+    fanout_into_rate_limit(UNDER_VALGRIND() ? 300 : 2000, 400, 20, 1.45);
 }
 END_TEST
 

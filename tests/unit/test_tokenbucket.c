@@ -1,6 +1,7 @@
 /* Token bucket and retry budget on a fake clock (plain numbers, no sleeping). */
 #include <check.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "tokenbucket.h"
@@ -237,6 +238,133 @@ START_TEST(budget_zero_and_odd_params)
 }
 END_TEST
 
+
+/* ---- the pacer's 429s without a pause ---------------------------------------------------- */
+
+/* A server bucket (rate R, burst B) answering at once. */
+typedef struct server { double R, B, tok, last; } server;
+
+static int server_takes(server *sv, double now)
+{
+    sv->tok += (now - sv->last) * sv->R;
+    if (sv->tok > sv->B) sv->tok = sv->B;
+    sv->last = now;
+    if (sv->tok < 1) return 0;
+    sv->tok -= 1;
+    return 1;
+}
+
+/* Sends paced by p into sv from *now until `until` or the first 429 (returned: its id, or
+ * UINT64_MAX); *ok counts the accepted ones. */
+static uint64_t paced_until_429(nna_pacer *p, server *sv, double *now, double until,
+                                unsigned *ok)
+{
+    while (*now < until) {
+        *now += nna_pacer_wait(p, *now);
+        uint64_t id = nna_pacer_sent(p, *now, 1);
+        if (!server_takes(sv, *now)) {
+            nna_pacer_result(p, id, 1);
+            return id;
+        }
+        (*ok)++;
+    }
+    return UINT64_MAX;
+}
+
+/* The first 429 pauses (nothing is known); after it the ramp's first 429 is absorbed and
+ * paces at about the server's rate, and the one after that pins the rate below it. */
+START_TEST(pacer_absorbs_the_ramps_429)
+{
+    server sv = { 400, 20, 20, 0 };
+    nna_pacer p;
+    nna_pacer_init(&p, 0, 0);
+    double now = 0;
+    unsigned ok = 0;
+    uint64_t first = UINT64_MAX;
+    for (int i = 0; i < 40; i++, now += 0.00005) {
+        uint64_t id = nna_pacer_sent(&p, now, 1);
+        if (server_takes(&sv, now)) { ok++; continue; }
+        nna_pacer_result(&p, id, 1);
+        if (first == UINT64_MAX) first = id;
+    }
+    ck_assert_uint_eq(ok, 20);
+    ck_assert_int_eq(nna_pacer_rejected(&p, first, 1, now), 0); /* unknown limit: pause */
+    now = 1.05;
+    nna_pacer_reopen(&p, now);
+    ck_assert_int_eq(p.mode, NNA_PACER_RAMP);
+    uint64_t id = paced_until_429(&p, &sv, &now, 5, &ok);
+    ck_assert(id != UINT64_MAX);
+    ck_assert_int_eq(nna_pacer_rejected(&p, id, 1, now), 1);
+    ck_assert_int_eq(p.mode, NNA_PACER_KNOWN);
+    ck_assert_msg(p.learned > 0.9 * sv.R && p.learned <= sv.R, "learned %.1f", p.learned);
+    ck_assert_msg(p.rate > 0.95 * sv.R && p.rate < 1.05 * sv.R, "rate %.1f", p.rate);
+    /* the next send waits a few sends' worth: the server's bucket is empty */
+    ck_assert(nna_pacer_wait(&p, now) > 2.5 / p.rate);
+    /* paced: at most one more 429, which pins the rate just below the server's */
+    double t1 = now;
+    id = paced_until_429(&p, &sv, &now, now + 10, &ok);
+    if (id != UINT64_MAX) {
+        ck_assert_int_eq(nna_pacer_rejected(&p, id, 1, now), 1);
+        ck_assert_msg(p.rate < sv.R && p.rate > 0.95 * sv.R, "rate %.1f", p.rate);
+        id = paced_until_429(&p, &sv, &now, now + 10, &ok);
+    }
+    ck_assert_msg(id == UINT64_MAX, "a 429 at %.3f s", now - t1);
+    nna_pacer_free(&p);
+}
+END_TEST
+
+/* What the pacer does not absorb: 429s that keep coming, long Retry-Afters; and a 429 for
+ * a send from before the current rate is old news. */
+START_TEST(pacer_pauses_when_429s_keep_coming)
+{
+    server sv = { 200, 20, 20, 0 };
+    nna_pacer p;
+    nna_pacer_init(&p, 0, 0);
+    double now = 0;
+    unsigned ok = 0;
+    for (int i = 0; i < 40; i++, now += 0.00005) {
+        uint64_t id = nna_pacer_sent(&p, now, 1);
+        if (!server_takes(&sv, now)) nna_pacer_result(&p, id, 1);
+    }
+    now = 1.05;
+    nna_pacer_reopen(&p, now);
+    uint64_t id = paced_until_429(&p, &sv, &now, 5, &ok);
+    ck_assert(id != UINT64_MAX);
+    /* a long Retry-After: the server wants everyone to stop */
+    ck_assert_int_eq(nna_pacer_rejected(&p, id, 30, now), 0);
+    ck_assert_int_eq(nna_pacer_rejected(&p, id, 1, now), 1);
+    uint64_t from = p.fresh_from;
+    /* a send that left before the new rate took effect: old news */
+    ck_assert_int_eq(nna_pacer_rejected(&p, from - 1, 1, now), 1);
+    /* the limit drops to a quarter: the first 429 at the new rate is absorbed (it is the
+     * rough rate's check), the next one within NNA_PACER_ABSORB_S pauses */
+    sv.R = 50;
+    id = paced_until_429(&p, &sv, &now, now + 5, &ok);
+    ck_assert(id != UINT64_MAX && id >= from);
+    double before = p.rate;
+    ck_assert_int_eq(nna_pacer_rejected(&p, id, 1, now), 1);
+    ck_assert_msg(p.rate < before, "rate %.1f", p.rate);
+    id = paced_until_429(&p, &sv, &now, now + 1, &ok);
+    ck_assert(id != UINT64_MAX);
+    ck_assert_int_eq(nna_pacer_rejected(&p, id, 1, now), 0);
+    /* the pause's re-fit takes over, and never raises the rate */
+    before = p.rate;
+    now += 1.05;
+    nna_pacer_reopen(&p, now);
+    ck_assert_msg(p.rate < before, "rate %.1f", p.rate);
+    /* later, a 429 is absorbed again (re-fitted), but only once in NNA_PACER_ABSORB_S */
+    sv.R = p.rate * 0.8;
+    id = paced_until_429(&p, &sv, &now, now + 10, &ok);
+    ck_assert(id != UINT64_MAX);
+    ck_assert(now - p.absorbed_at >= NNA_PACER_ABSORB_S);
+    ck_assert_int_eq(nna_pacer_rejected(&p, id, 1, now), 1);
+    ck_assert_msg(p.rate < sv.R, "rate %.1f, server %.1f", p.rate, sv.R);
+    id = paced_until_429(&p, &sv, &now, now + 1, &ok);
+    if (id != UINT64_MAX) ck_assert_int_eq(nna_pacer_rejected(&p, id, 1, now), 0);
+    nna_pacer_free(&p);
+}
+END_TEST
+
 static Suite *tb_suite(void)
 {
     Suite *s = suite_create("tokenbucket");
@@ -255,6 +383,11 @@ static Suite *tb_suite(void)
     tcase_add_test(tc, budget_floor_per_second);
     tcase_add_test(tc, budget_cap);
     tcase_add_test(tc, budget_zero_and_odd_params);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("pacer");
+    tcase_add_test(tc, pacer_absorbs_the_ramps_429);
+    tcase_add_test(tc, pacer_pauses_when_429s_keep_coming);
     suite_add_tcase(s, tc);
     return s;
 }
