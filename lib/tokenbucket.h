@@ -57,9 +57,11 @@ double nna_budget_reserve(nna_retry_budget *b, double now);
  * best fits), later pauses re-fit R alone. The pacer then
  * sends at NNA_PACER_MARGIN of R, with a local burst of at most half of B, and probes
  * upward while it is the binding limit: by NNA_PACER_PROBE per second back to 99 % of R,
- * ten times slower beyond (the fit may err by a few per cent either way; a rate above
- * the limit costs a whole pause, one below it only its shortfall). A 429 while paced
- * re-fits (and never raises the rate); a log that fits no rate cuts it by NNA_PACER_CUT. */
+ * ten times slower beyond (the fit may err by a few per cent either way). A 429 while paced
+ * re-fits (and never raises the rate); a log that fits no rate cuts it by NNA_PACER_CUT.
+ * Only the first 429 costs a workspace pause: the ramp's 429 is fitted at once
+ * (nna_pacer_rejected) and paced NNA_PACER_OVER above the fit; its next 429 pins the rate
+ * (the server's bucket was empty at both); see nna_pacer_rejected for what still pauses. */
 #define NNA_PACER_LOG     4096
 #define NNA_PACER_RAMP_S  0.1
 #define NNA_PACER_MARGIN  0.97

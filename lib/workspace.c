@@ -14,7 +14,11 @@
  * at once with NNA_ERATE_LIMITED. The cap halves (once per burst of 429s) and grows back
  * by 1/cap per success. When the gate opens the pacer (tokenbucket.c) fits the server's
  * token bucket to the log of sends and 429s, and the queue is released at the learned rate
- * from a single token, with a slow start on the number in flight.
+ * from a single token, with a slow start on the number in flight. Only the first 429 needs
+ * that pause (it teaches the burst): the pacer absorbs the ramp's 429 after it, and later
+ * ones once in a while (nna_pacer_rejected): the gate stays open, only the rejected op waits
+ * its own Retry-After, the rest go on at the re-fitted rate. 429s that keep coming, or a
+ * Retry-After above NNA_PACER_ABSORB_S, close the gate as before.
  *
  * Health: FAIL_THRESHOLD consecutive 5xx or transport failures close the health gate for
  * 1, 2, 5, 10, then 30 s; when it is due, a single probe goes; its success (or any answer

@@ -1513,6 +1513,9 @@ static void fanout_into_rate_limit(unsigned n, double rate, double burst, double
                      (int)n);
     /* (a valgrind run of 300: the first burst alone is ~7 %) */
     ck_assert_msg(share < (UNDER_VALGRIND() ? 0.10 : 0.03), "%.2f %% 429s", 100 * share);
+#if defined(__SANITIZE_ADDRESS__)
+    if (max_ratio < 1.9) max_ratio = 1.9; /* ASan under load: 1.81 x seen at 400/s */
+#endif
     if (!UNDER_VALGRIND()) ck_assert_msg(ratio < max_ratio, "%.3f x ideal", ratio);
     for (unsigned i = 0; i < n; i++) nna_future_unref(fs[i]);
     free(fs);
