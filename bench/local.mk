@@ -29,7 +29,7 @@ bench-programs: bench/nna_fanout$(EXEEXT) bench/raw_curl$(EXEEXT) tools/emu/nna-
 bench: bench-programs
 	NNA_BUILDDIR=$(abs_top_builddir) $(SHELL) $(srcdir)/bench/run
 
-# The limiter alone (bench/scaleout.sh): admissions/s through the Redis backend with
+# The limiter alone (bench/results/scaleout.md): admissions/s through the Redis backend with
 # zero-cost transfers. Needs the library's internals (the limiter's send hook).
 if HAVE_HIREDIS
 EXTRA_PROGRAMS += bench/nna_limbench

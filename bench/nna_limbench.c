@@ -1,4 +1,4 @@
-/* Limiter bench (docs/scale-out.md, bench/scaleout.sh): how many admissions a second the
+/* Limiter bench (docs/scale-out.md; commands in bench/results/scaleout.md): how many admissions a second the
  * workspace limiter sustains with the Redis backend (or in-process), with no HTTP at all.
  *
  * One client on a real libev loop, its workspace on a real Redis (--limiter URL; none =

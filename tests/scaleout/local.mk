@@ -31,8 +31,7 @@ tests_scaleout_test_limit_redis_uv_CFLAGS = $(TEST_UV_CFLAGS) $(HIREDIS_CFLAGS)
 tests_scaleout_test_limit_redis_uv_LDADD = $(TEST_UV_LDADD) $(HIREDIS_LIBS)
 endif
 endif
-EXTRA_DIST += docs/scale-out.md docs/scale-out.svg bench/plot_scaleout.py bench/scaleout.sh \
-	bench/scaleout_limiter.sh
+EXTRA_DIST += docs/scale-out.md docs/scale-out.svg bench/plot_scaleout.py bench/scaleout.sh
 
 # The shared health gate and retry budget (two workspaces as two processes).
 if HAVE_HIREDIS
