@@ -257,6 +257,7 @@ typedef struct rlim {
     unsigned           held;          /* slots the workspace holds */
     unsigned           spare;         /* leased beyond them (Redis: held + spare) */
     unsigned           spare_low;     /* least spare since the last give-back check */
+    int                resync;        /* a LEASE waits for the acquire on its way */
     nna_timer          giveback;
     unsigned           asking;        /* acquires without an answer */
     unsigned           ok;            /* successes not yet reported */
@@ -628,6 +629,10 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
     if (acquire && r->asking) r->asking--;
     if (rep && rep->type == REDIS_REPLY_ARRAY && k->script == S_LEASE) {
         lease_reply(r, rep, acquire);
+        if (acquire && r->resync && !r->asking && r->ac) {
+            r->resync = 0;
+            lease_send(r, 0, 0, 0);
+        }
     } else if (k->script == S_HEALTH || k->script == S_HEALTHY) {
         if (r->health_pending) r->health_pending--;
         if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 3 &&
@@ -660,6 +665,13 @@ static call *call_new(rlim *r, int script)
 static int lease_send(rlim *r, unsigned want, unsigned tokens, int leaving)
 {
     if (!r->ac) return -1;
+    /* A LEASE sets what we hold in Redis to what it declares: one sent while an acquire is
+     * on its way would drop that acquire's grant (Redis runs them in order, the grant is
+     * not known yet). It goes after the answer instead. */
+    if (want == 0 && tokens == 0 && !leaving && r->asking) {
+        r->resync = 1;
+        return 0;
+    }
     call *k = call_new(r, S_LEASE);
     if (!k) return -1;
     snprintf(k->args[0], sizeof k->args[0], "%s", r->me);
