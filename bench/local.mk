@@ -24,7 +24,21 @@ nnabench_files = bench/run bench/report.py bench/plot.py bench/aiohttp_fanout.py
 EXTRA_DIST += $(nnabench_files) docs/bench.md
 
 .PHONY: bench bench-programs
-bench-programs: bench/nna_fanout$(EXEEXT) bench/raw_curl$(EXEEXT) tools/emu/nna-emu$(EXEEXT)
+bench-programs: bench/nna_fanout$(EXEEXT) bench/raw_curl$(EXEEXT) tools/emu/nna-emu$(EXEEXT) $(LIMBENCH)
 
 bench: bench-programs
 	NNA_BUILDDIR=$(abs_top_builddir) $(SHELL) $(srcdir)/bench/run
+
+# The limiter alone (bench/results/scaleout.md): admissions/s through the Redis backend with
+# zero-cost transfers. Needs the library's internals (the limiter's send hook).
+if HAVE_HIREDIS
+EXTRA_PROGRAMS += bench/nna_limbench
+CLEANFILES += bench/nna_limbench
+bench_nna_limbench_SOURCES = bench/nna_limbench.c
+bench_nna_limbench_CFLAGS = $(AM_CFLAGS) $(EV_CFLAGS) $(CJSON_CFLAGS) $(CURL_CFLAGS)
+bench_nna_limbench_LDADD = lib/libnna-test.la $(CJSON_LIBS) $(EV_LIBS) $(M_LIBS)
+bench_nna_limbench_LDFLAGS = $(AM_LDFLAGS) -no-install
+LIMBENCH = bench/nna_limbench$(EXEEXT)
+else
+LIMBENCH =
+endif

@@ -22,13 +22,14 @@ for i in range($N): print(json.dumps({'agent_id':'11111111-1111-4111-8111-111111
 run() { # procs limiter
     redis-cli -p $RP flushall >/dev/null; redis-cli -p $RP config resetstat >/dev/null
     curl -s -XPOST http://127.0.0.1:$EP/_emu/reset >/dev/null
+    rm -f "$D"/out* "$D"/err*   # (a finished batch's journal refuses a second run)
     s=$(date +%s.%N)
     i=0; pids=""
     while [ $i -lt $1 ]; do
-        "$B/tools/nna/nna" $2 --max-inflight 64 --no-progress batch --input "$D/in" --output "$D/out$i" 2>/dev/null & pids="$pids $!"
+        "$B/tools/nna/nna" $2 --max-inflight 64 --no-progress batch --input "$D/in" --output "$D/out$i" 2>"$D/err$i" & pids="$pids $!"
         i=$((i + 1))
     done
-    for p in $pids; do wait $p; done
+    for p in $pids; do wait $p || { cat "$D"/err* >&2; exit 1; }; done
     e=$(date +%s.%N)
     req=$(curl -s http://127.0.0.1:$EP/_emu/counters | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])')
     calls=$(redis-cli -p $RP info commandstats | awk -F'[=,:]' '/^cmdstat_eval/ {n += $3} END {print n + 0}')

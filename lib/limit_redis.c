@@ -49,6 +49,19 @@
 #define CMD_TIMEOUT      2.0
 #define BACKOFF_MIN      0.1
 #define BACKOFF_MAX      5.0
+/* After a reconnection we stay within our fallback share until as many processes as
+ * we knew are back in the (maybe restarted) Redis, or this long: every live process
+ * reconnects within BACKOFF_MAX of Redis being back and then declares what it holds;
+ * one that died meanwhile never comes back. */
+#define RECOVER_S        (BACKOFF_MAX + LEASE_TTL_MS / 1000.0 + CONNECT_TIMEOUT)
+/* Slots leased ahead: a LEASE that takes slots asks for up to LEASE_AHEAD (within our
+ * fair share), the workspace gets what it asked for and the rest waits here as spare,
+ * answering its next asks without a round trip; slots it gives back wait here too. Spare
+ * slots no ask used for a whole SPARE_IDLE_S go back to the shared budget (and all
+ * beyond our fair share at once), so other processes wait at most that for them. They
+ * are leases like the others: counted in Redis, expiring with us on a kill -9. */
+#define LEASE_AHEAD      32
+#define SPARE_IDLE_S     0.05
 #define NKEYS            10
 #define NKEYS_S          "10"
 /* A member that is not the prober stays paused this long past the shared pause while
@@ -113,8 +126,9 @@ static const char LEASE_LUA[] =
     "  redis.call('SET', KEYS[5], tostring(rate), 'PX', ttl * 20)\n"
     "end\n"
     "local tokens = tonumber(ARGV[8])\n"
+    "local counted = tonumber(ARGV[10])\n"
     "local delay = 0\n"
-    "if tokens > 0 then\n"
+    "if tokens + counted > 0 then\n"
     "  if rate > 0 then\n"
     "    local tat = tonumber(redis.call('GET', KEYS[6]) or now)\n"
     "    if tat < now then tat = now end\n"
@@ -124,7 +138,7 @@ static const char LEASE_LUA[] =
     "    end\n"
     "  end\n"
     "  local b = math.floor(now / 100)\n"
-    "  redis.call('HINCRBY', KEYS[7], b, tokens)\n"
+    "  redis.call('HINCRBY', KEYS[7], b, tokens + counted)\n"
     "  for _, f in ipairs(redis.call('HKEYS', KEYS[7])) do\n"
     "    if tonumber(f) < b - 20 then redis.call('HDEL', KEYS[7], f) end\n"
     "  end\n"
@@ -240,11 +254,17 @@ typedef struct rlim {
     nna_timer          renew;
     double             reconnect_at;  /* > 0: reconnect then */
     /* what the workspace told us last */
-    unsigned           held;
+    unsigned           held;          /* slots the workspace holds */
+    unsigned           spare;         /* leased beyond them (Redis: held + spare) */
+    unsigned           spare_low;     /* least spare since the last give-back check */
+    int                resync;        /* a LEASE waits for the acquire on its way */
+    nna_timer          giveback;
     unsigned           asking;        /* acquires without an answer */
     unsigned           ok;            /* successes not yet reported */
     unsigned           want_slots, want_tokens; /* of the acquire on its way */
     unsigned           firsts;        /* first attempts not yet reported to the budget */
+    unsigned           counted;       /* unpaced sends granted locally, not yet reported */
+    double             last_call;     /* when the last LEASE went */
     uint64_t           spends;        /* retries sent to the shared budget */
     double             rb_ratio, rb_floor;
     /* what Redis told us last */
@@ -253,6 +273,7 @@ typedef struct rlim {
                                          degraded nor recovering) */
     unsigned           held_lost;     /* slots held then */
     double             recover_until; /* after a reconnect: stay within our share */
+    unsigned           members_back;  /* members in the last reply since reconnecting */
     double             rate;          /* shared send rate (0 = unpaced) */
     double             rate0;         /* the configured starting rate */
     uint64_t           rtt;           /* round trips (for the bench) */
@@ -274,6 +295,35 @@ static unsigned fallback_budget(const rlim *r)
 }
 
 static double now_of(rlim *r) { return nna_loop_now(r->loop); }
+
+/* Our fair share of the shared cap (cap / processes, rounded up, at least 1). */
+static unsigned fair_share(const rlim *r)
+{
+    unsigned n = r->members ? r->members : 1, cap = r->cap ? r->cap : r->capmax;
+    unsigned s = (cap + n - 1) / n;
+    return s ? s : 1;
+}
+
+static void giveback_cb(nna_timer *t, void *arg);
+
+static void arm_giveback(rlim *r)
+{
+    if (r->spare && r->loop && !nna_timer_active(&r->giveback)) {
+        r->spare_low = r->spare;
+        nna_timer_start(r->loop, &r->giveback, SPARE_IDLE_S);
+    }
+}
+
+/* Hands up to `want` spare slots to the workspace (into g->slots). */
+static void take_spare(rlim *r, unsigned want, nna_lim_grant *g)
+{
+    unsigned s = want < r->spare ? want : r->spare;
+    r->spare -= s;
+    r->held += s;
+    g->slots = s;
+    if (r->spare < r->spare_low) r->spare_low = r->spare;
+    arm_giveback(r);
+}
 
 static int parse_url(rlim *r, const char *url, char *name, size_t name_sz)
 {
@@ -357,6 +407,7 @@ static void schedule_reconnect(rlim *r)
         r->held_lost = r->held;
         nna_ws_lim_shared(r->ws, 0, r->members_lost, r->cap ? r->cap : r->capmax);
     }
+    r->spare = r->spare_low = 0;  /* a Redis that restarts knows nothing of them */
     r->reconnect_at = now_of(r) + r->backoff;
     r->backoff = r->backoff * 2 < BACKOFF_MAX ? r->backoff * 2 : BACKOFF_MAX;
     nna_timer_start_at(r->loop, &r->watchdog, r->reconnect_at);
@@ -439,9 +490,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
     }
     r->connected = 1;
     r->backoff = BACKOFF_MIN;
-    /* A Redis that restarted knows nothing of the slots the others hold until they are
-     * back too (at most a lease TTL): until then take no more than our share. */
-    r->recover_until = now_of(r) + LEASE_TTL_MS / 1000.0;
+    if (r->members_lost) r->recover_until = now_of(r) + RECOVER_S;
 }
 
 static void on_noop(redisAsyncContext *ac, void *reply, void *priv)
@@ -485,6 +534,11 @@ static void connect_now(rlim *r)
     r->pending = 0;
     r->health_pending = 0;
     r->progress = now_of(r);
+    /* A Redis that restarted knows nothing of the slots the others hold until they are
+     * back too: until then (from now: an acquire may go out before the connect callback)
+     * take no more than our share. */
+    if (r->members_lost) r->recover_until = now_of(r) + RECOVER_S;
+    r->members_back = 0;
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     if (r->password) {
@@ -539,7 +593,7 @@ static void lease_reply(rlim *r, const redisReply *rep, int acquire)
     long long v[10] = { 0, -2, 0, 0, 0, 0, 0, 0, 0, 0 };
     for (size_t i = 0; i < 10 && i < rep->elements; i++)
         if (rep->element[i]->type == REDIS_REPLY_INTEGER) v[i] = rep->element[i]->integer;
-    if (v[2] > 0) r->members = (unsigned)v[2];
+    if (v[2] > 0) r->members = r->members_back = (unsigned)v[2];
     if (v[3] > 0) r->cap = (unsigned)v[3];
     r->rate = v[6] > 0 ? (double)v[6] / 1000 : 0;
     nna_ws_lim_shared(r->ws, v[1] > 0 ? (double)v[1] / 1000 : 0, r->members, r->cap);
@@ -547,9 +601,11 @@ static void lease_reply(rlim *r, const redisReply *rep, int acquire)
         nna_ws_lim_health(r->ws, v[7] == 1, (double)v[8] / 1000,
                           v[9] == 1 ? 0 : HEALTH_GRACE_MS / 1000.0);
     if (acquire) {
-        nna_lim_grant g = { v[0] > 0 ? (unsigned)v[0] : 0, v[4] > 0 ? (unsigned)v[4] : 0,
+        unsigned got = v[0] > 0 ? (unsigned)v[0] : 0;
+        nna_lim_grant g = { 0, v[4] > 0 ? (unsigned)v[4] : 0,
                             v[5] > 0 ? (double)v[5] / 1000 : 0, r->rate };
-        r->held += g.slots;
+        r->spare += got;   /* what was asked for ahead stays here */
+        take_spare(r, r->want_slots, &g);
         nna_ws_lim_granted(r->ws, &g);
     }
 }
@@ -573,6 +629,10 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
     if (acquire && r->asking) r->asking--;
     if (rep && rep->type == REDIS_REPLY_ARRAY && k->script == S_LEASE) {
         lease_reply(r, rep, acquire);
+        if (acquire && r->resync && !r->asking && r->ac) {
+            r->resync = 0;
+            lease_send(r, 0, 0, 0);
+        }
     } else if (k->script == S_HEALTH || k->script == S_HEALTHY) {
         if (r->health_pending) r->health_pending--;
         if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 3 &&
@@ -605,10 +665,17 @@ static call *call_new(rlim *r, int script)
 static int lease_send(rlim *r, unsigned want, unsigned tokens, int leaving)
 {
     if (!r->ac) return -1;
+    /* A LEASE sets what we hold in Redis to what it declares: one sent while an acquire is
+     * on its way would drop that acquire's grant (Redis runs them in order, the grant is
+     * not known yet). It goes after the answer instead. */
+    if (want == 0 && tokens == 0 && !leaving && r->asking) {
+        r->resync = 1;
+        return 0;
+    }
     call *k = call_new(r, S_LEASE);
     if (!k) return -1;
     snprintf(k->args[0], sizeof k->args[0], "%s", r->me);
-    snprintf(k->args[1], sizeof k->args[1], "%u", r->held);
+    snprintf(k->args[1], sizeof k->args[1], "%u", r->held + r->spare);
     snprintf(k->args[2], sizeof k->args[2], "%u", want);
     snprintf(k->args[3], sizeof k->args[3], "%d", LEASE_TTL_MS);
     snprintf(k->args[4], sizeof k->args[4], "%u", r->capmax);
@@ -616,13 +683,16 @@ static int lease_send(rlim *r, unsigned want, unsigned tokens, int leaving)
     snprintf(k->args[6], sizeof k->args[6], "%d", leaving);
     snprintf(k->args[7], sizeof k->args[7], "%u", tokens);
     snprintf(k->args[8], sizeof k->args[8], "%.3f", r->rate0);
-    k->nargs = 9;
+    snprintf(k->args[9], sizeof k->args[9], "%u", r->counted);
+    k->nargs = 10;
     k->acquire = want > 0 || tokens > 0;
     if (send_call(r, k) != 0) {
         free(k);
         return -1;
     }
     r->ok = 0;
+    r->counted = 0;
+    r->last_call = now_of(r);
     if (k->acquire) r->asking++;
     return 0;
 }
@@ -647,6 +717,7 @@ static void r_attach(void *b, nna_loop *loop)
     r->backoff = BACKOFF_MIN;
     nna_timer_init(&r->watchdog, watchdog_cb, r);
     nna_timer_init(&r->renew, renew_cb, r);
+    nna_timer_init(&r->giveback, giveback_cb, r);
     nna_timer_start(loop, &r->renew, RENEW_S);
     connect_now(r);
 }
@@ -657,6 +728,7 @@ static void r_detach(void *b)
     if (!r->loop) return;
     nna_timer_stop(r->loop, &r->watchdog);
     nna_timer_stop(r->loop, &r->renew);
+    nna_timer_stop(r->loop, &r->giveback);
     redisAsyncContext *ac = r->ac;
     r->ac = NULL;
     r->asking = 0;
@@ -667,13 +739,65 @@ static void r_detach(void *b)
     r->loop = NULL;
 }
 
+/* Unpaced (no shared rate configured or learned yet), a send has no place to reserve in
+ * a schedule: it is only counted, for the sends history a first pause learns the rate
+ * from. So sends alone are granted at once, without a round trip on the admission path;
+ * the count travels with the next LEASE, which goes in the background once REPORT_SENDS
+ * of them or REPORT_S seconds have gathered (so the history stays within a bucket or two
+ * of the truth). A reply that brings a rate ends this: the next sends are scheduled. */
+#define REPORT_SENDS 64
+#define REPORT_S     0.1
+static void unsent_sends(rlim *r, unsigned tokens, nna_lim_grant *now)
+{
+    now->tokens = tokens;
+    now->delay = 0;
+    now->rate = 0;
+    r->counted += tokens;
+    if (!r->pending && (r->counted >= REPORT_SENDS || now_of(r) - r->last_call >= REPORT_S))
+        lease_send(r, 0, 0, 0);
+}
+
+/* The workspace now holds `held`: slots it gave back become spare (while connected:
+ * in Redis they are still ours), then what is beyond our fair share goes back at once
+ * and the rest when no ask needed it for SPARE_IDLE_S. */
+static void spare_from(rlim *r, unsigned held)
+{
+    if (held < r->held && r->ac) r->spare += r->held - held;
+    r->held = held;
+    if (!r->ac) r->spare = r->spare_low = 0;
+    if (!r->spare) return;
+    unsigned share = fair_share(r);
+    if (r->held + r->spare > share) {
+        unsigned over = r->held + r->spare - share;
+        r->spare -= over < r->spare ? over : r->spare;
+        if (r->spare < r->spare_low) r->spare_low = r->spare;
+        lease_send(r, 0, 0, 0);
+    }
+    arm_giveback(r);
+}
+
+static void giveback_cb(nna_timer *t, void *arg)
+{
+    (void)t;
+    rlim *r = arg;
+    unsigned idle = r->spare_low < r->spare ? r->spare_low : r->spare;
+    if (idle && r->ac) {
+        r->spare -= idle;
+        lease_send(r, 0, 0, 0);
+    }
+    r->spare_low = r->spare;
+    if (r->spare) nna_timer_start(r->loop, &r->giveback, SPARE_IDLE_S);
+}
+
 static int r_acquire(void *b, unsigned held, unsigned slots, unsigned tokens,
                      nna_lim_grant *now)
 {
     rlim *r = b;
-    r->held = held;
+    unsigned ask;
+    spare_from(r, held);
     if (r->asking) return -1; /* (the workspace asks one at a time) */
-    if (r->loop && now_of(r) < r->recover_until) {
+    if (r->loop && r->members_lost &&
+        (!r->connected || (now_of(r) < r->recover_until && r->members_back < r->members_lost))) {
         unsigned b = fallback_budget(r);
         unsigned room = b > held ? b - held : 0;
         if (slots > room) slots = room;
@@ -681,12 +805,26 @@ static int r_acquire(void *b, unsigned held, unsigned slots, unsigned tokens,
             *now = (nna_lim_grant){ 0, 0, 0, r->rate };
             return 0;
         }
+        ask = slots;
     } else {
         r->members_lost = 0;
+        if (r->connected && slots <= r->spare && (tokens == 0 || r->rate <= 0)) {
+            *now = (nna_lim_grant){ 0, 0, 0, r->rate };
+            take_spare(r, slots, now);  /* no round trip */
+            if (tokens) unsent_sends(r, tokens, now);
+            return 0;
+        }
+        /* what the spare lacks, plus slots ahead within our share */
+        unsigned share = fair_share(r), have = r->held + r->spare;
+        ask = slots > r->spare ? slots - r->spare : 0;
+        if (ask && have + ask < share) {
+            unsigned ahead = LEASE_AHEAD > share - have ? share - have : LEASE_AHEAD;
+            if (ahead > ask) ask = ahead;
+        }
     }
     r->want_slots = slots;
     r->want_tokens = tokens;
-    if (lease_send(r, slots, tokens, 0) != 0) { /* degraded: our share */
+    if (lease_send(r, ask, tokens, 0) != 0) { /* degraded: our share */
         fallback(r, slots, tokens, now);
         return 0;
     }
@@ -699,9 +837,12 @@ static void r_release(void *b, unsigned held, unsigned ok)
 {
     rlim *r = b;
     r->ok += ok;
-    if (held == r->held) return;
-    r->held = held;
-    lease_send(r, 0, 0, 0);
+    if (held > r->held) { /* (not expected: the workspace only gives back here) */
+        r->held = held;
+        lease_send(r, 0, 0, 0);
+        return;
+    }
+    if (held < r->held) spare_from(r, held);
 }
 
 static void r_gate(void *b, double seconds)

@@ -4,7 +4,10 @@
  *  - kill -9 of one of three batch processes mid-run: its leased slots leave the shared
  *    budget within the lease TTL (3 s) and the others finish, none failed.
  *  - Redis killed (data lost) and restarted mid-run: the batches finish, none failed, none
- *    duplicated, and the in-flight cap holds throughout (degraded: cap / processes). */
+ *    duplicated, and the in-flight cap holds throughout (degraded: cap / processes).
+ *  - the same when one process comes back to the restarted Redis long after the other
+ *    (it was stopped meanwhile): the first stays within its share until the second is
+ *    back, not only for a lease TTL. */
 #include <check.h>
 #include <signal.h>
 #include <stdio.h>
@@ -143,6 +146,44 @@ START_TEST(redis_restarted_mid_run)
 }
 END_TEST
 
+/* B is stopped (SIGSTOP) across a Redis crash and restart and resumes 4.5 s later, past
+ * the lease TTL: A, back in the new Redis long before, must not have taken the whole cap
+ * in the meantime, since B resumes with what it held (from its local share) and only
+ * then reconnects. */
+START_TEST(redis_restarted_one_process_late)
+{
+    static const char *const fast[] = { "--latency-ms", "40", NULL };
+    redis_proc r;
+    redis_start(&r, 0);
+    emu_proc e;
+    emu_proc_start(&e, fast);
+    char out[2][256], err[2][256];
+    pid_t pid[2];
+    pid[0] = start_batch(&e, r.url, 0, 3000, out[0], err[0]);
+    pid[1] = start_batch(&e, r.url, 1, 600, out[1], err[1]);
+    double t0 = now_s();
+    while (!(redis_has_member(&r, "default", pid[0]) && redis_has_member(&r, "default", pid[1])) &&
+           now_s() - t0 < 10)
+        sleep_s(0.05);
+    sleep_s(1.0);
+    kill(pid[1], SIGSTOP);
+    unsigned port = r.port;
+    redis_stop(&r, 1);
+    redis_start(&r, port);
+    sleep_s(4.5);
+    ck_assert_msg(!redis_has_member(&r, "default", pid[1]), "B came back while stopped?");
+    kill(pid[1], SIGCONT);
+    for (int i = 0; i < 2; i++) finish_ok(pid[i], err[i], out[i], i ? 600 : 3000);
+    emu_flight f;
+    emu_flight_get(&e, &f);
+    fprintf(stderr, "scale-out: one process back 4.5 s late: max in flight %d (cap 24)\n",
+            f.max_inflight);
+    ck_assert_int_le(f.max_inflight, 24);
+    emu_proc_stop(&e);
+    redis_stop(&r, 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("scaleout_faults");
@@ -151,6 +192,7 @@ int main(void)
     tcase_add_test(tc, redis_down_at_start);
     tcase_add_test(tc, killed_process_slots_come_back);
     tcase_add_test(tc, redis_restarted_mid_run);
+    tcase_add_test(tc, redis_restarted_one_process_late);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
